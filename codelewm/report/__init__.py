@@ -1,0 +1,1 @@
+"""codelewm.report"""

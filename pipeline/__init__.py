@@ -1,0 +1,1 @@
+"""Thin click wrappers, one per DVC stage: parse arguments, load params, call one library function."""
