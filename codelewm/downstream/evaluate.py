@@ -1,0 +1,95 @@
+"""Downstream rerank evaluation: pass@1 of each method's top candidate, with paired-bootstrap CIs.
+
+A method is a scorer: ``problem dict -> energy per candidate`` (lower = better). Model scorers come
+from the caller (the evaluate stage builds them from trained checkpoints); the non-model baselines
+``random``, ``copy`` and ``lexical`` are added here. Ties are scored exactly: the top "candidate" is
+the set of candidates sharing the best energy and its pass value is the fraction of them that pass
+(the expectation under random tie-breaking), so ``random`` gives the exact expected pass@1 and no
+method gains from a lucky tie order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from codelewm.config import DownstreamConfig
+from codelewm.downstream.baselines import BASELINES, Scorer
+from codelewm.stats import bootstrap_ci, paired_bootstrap_lift
+
+
+def load_problems(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as f:
+        problems = [json.loads(line) for line in f if line.strip()]
+    if not problems:
+        raise ValueError(f"{path}: no downstream problems")
+    return problems
+
+
+def top_pass(energies: np.ndarray, passed: np.ndarray) -> float:
+    """Pass value of the lowest-energy candidate; the mean over exact ties."""
+    if energies.shape != passed.shape:
+        raise ValueError(f"scorer returned {energies.shape[0]} energies for {passed.shape[0]} candidates")
+    if not np.all(np.isfinite(energies)):
+        raise ValueError("scorer returned non-finite energies")
+    best = energies == energies.min()
+    return float(passed[best].mean())
+
+
+def score_method(problems: list[dict[str, Any]], scorer: Scorer) -> np.ndarray:
+    """Per-problem pass value of ``scorer``'s top choice."""
+    out = np.empty(len(problems), dtype=np.float64)
+    for i, p in enumerate(problems):
+        passed = np.array([bool(c["passed"]) for c in p["candidates"]], dtype=np.float64)
+        out[i] = top_pass(np.asarray(scorer(p), dtype=np.float64), passed)
+    return out
+
+
+def evaluate_downstream(
+    problems_path: Path,
+    scorers: Mapping[str, Scorer],
+    cfg: DownstreamConfig,
+    n_bootstrap: int = 1000,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The ``downstream`` section of data/eval/metrics.json and the per-(task, method) detail rows.
+
+    Lifts are ``model`` minus every other method, paired over problems (present when a scorer named
+    ``model`` is given). Detail rows: ``{"task_id", "method", "top_passed"}``, ``top_passed`` a float
+    in [0, 1] (fractional only for ties, e.g. always for ``random``).
+    """
+    clash = sorted(set(scorers) & set(BASELINES))
+    if clash:
+        raise ValueError(f"scorer names clash with built-in baselines: {clash}")
+    problems = load_problems(Path(problems_path))
+    methods: dict[str, Scorer] = {**scorers, **BASELINES}
+    values = {name: score_method(problems, fn) for name, fn in methods.items()}
+
+    pass_at_1 = {}
+    for k, (name, v) in enumerate(sorted(values.items())):
+        mean, lo, hi = bootstrap_ci(v, n_bootstrap, cfg.seed + k)
+        pass_at_1[name] = {"value": mean, "lo": lo, "hi": hi}
+    lifts = {}
+    if "model" in values:
+        for name in sorted(values):
+            if name != "model":
+                lifts[f"model_vs_{name}"] = paired_bootstrap_lift(values["model"], values[name], n_bootstrap, cfg.seed)
+
+    flags = [np.array([bool(c["passed"]) for c in p["candidates"]]) for p in problems]
+    section = {
+        "n_problems": len(problems),
+        "candidates_mean": float(np.mean([f.size for f in flags])),
+        "pass_at_1": pass_at_1,
+        "lifts": lifts,
+        "oracle_pass_at_1": float(np.mean([f.any() for f in flags])),
+        "candidate_pass_rate": float(np.concatenate(flags).mean()),
+    }
+    details = [
+        {"task_id": str(p["task_id"]), "method": name, "top_passed": float(values[name][i])}
+        for name in sorted(values)
+        for i, p in enumerate(problems)
+    ]
+    return section, details

@@ -1,0 +1,85 @@
+"""evaluate_downstream with fake scorers on a tiny problems file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from codelewm.config import DownstreamConfig
+from codelewm.downstream.evaluate import evaluate_downstream, top_pass
+
+
+def _problem(i: int, passed: list[bool]) -> dict:
+    cands = [{"code": f"def f():\n    return {i * 10 + j}\n", "passed": p, "kind": "x", "status": "s"} for j, p in enumerate(passed)]
+    return {"task_id": f"T/{i}", "entry_point": "f", "before": "def f():\n    return -1\n",
+            "instruction": f"return {i * 10}", "candidates": cands}
+
+
+@pytest.fixture
+def problems_path(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    probs = []
+    for i in range(40):
+        passed = [False] * 6
+        passed[int(rng.integers(6))] = True
+        probs.append(_problem(i, passed))
+    path = tmp_path / "problems.jsonl"
+    path.write_text("".join(json.dumps(p) + "\n" for p in probs))
+    return path
+
+
+def perfect(p: dict) -> list[float]:
+    return [0.0 if c["passed"] else 1.0 for c in p["candidates"]]
+
+
+def worst(p: dict) -> list[float]:
+    return [1.0 if c["passed"] else 0.0 for c in p["candidates"]]
+
+
+def test_section_shape_and_values(problems_path: Path) -> None:
+    section, details = evaluate_downstream(problems_path, {"model": perfect, "no_action": worst}, DownstreamConfig(), n_bootstrap=200)
+    assert section["n_problems"] == 40
+    assert section["candidates_mean"] == 6.0
+    assert section["oracle_pass_at_1"] == 1.0
+    assert section["candidate_pass_rate"] == pytest.approx(1 / 6)
+    p1 = section["pass_at_1"]
+    assert set(p1) == {"model", "no_action", "random", "copy", "lexical"}
+    assert p1["model"] == {"value": 1.0, "lo": 1.0, "hi": 1.0}
+    assert p1["no_action"]["value"] == 0.0
+    assert p1["random"]["value"] == pytest.approx(1 / 6)  # exact expectation, no sampling
+    assert set(section["lifts"]) == {"model_vs_no_action", "model_vs_random", "model_vs_copy", "model_vs_lexical"}
+    lift = section["lifts"]["model_vs_no_action"]
+    assert lift["lift"] == 1.0 and lift["lo"] == 1.0 and lift["p_le_0"] == 0.0
+    assert len(details) == 40 * 5
+    assert {d["method"] for d in details} == set(p1)
+    assert all(0.0 <= d["top_passed"] <= 1.0 for d in details)
+
+
+def test_no_lifts_without_a_model(problems_path: Path) -> None:
+    section, _ = evaluate_downstream(problems_path, {}, DownstreamConfig(), n_bootstrap=50)
+    assert section["lifts"] == {}
+    assert set(section["pass_at_1"]) == {"random", "copy", "lexical"}
+
+
+def test_ties_count_as_expected_value() -> None:
+    assert top_pass(np.array([0.0, 0.0, 1.0, 0.0]), np.array([1.0, 0.0, 1.0, 0.0])) == pytest.approx(1 / 3)
+    with pytest.raises(ValueError):
+        top_pass(np.array([0.0]), np.array([1.0, 0.0]))
+    with pytest.raises(ValueError):
+        top_pass(np.array([np.nan, 0.0]), np.array([1.0, 0.0]))
+
+
+def test_bad_scorers_fail_loudly(problems_path: Path) -> None:
+    with pytest.raises(ValueError, match="clash"):
+        evaluate_downstream(problems_path, {"random": perfect}, DownstreamConfig(), n_bootstrap=10)
+    with pytest.raises(ValueError, match="energies"):
+        evaluate_downstream(problems_path, {"model": lambda p: [0.0]}, DownstreamConfig(), n_bootstrap=10)
+
+
+def test_empty_problems_file_fails(tmp_path: Path) -> None:
+    (tmp_path / "p.jsonl").write_text("")
+    with pytest.raises(ValueError, match="no downstream problems"):
+        evaluate_downstream(tmp_path / "p.jsonl", {}, DownstreamConfig(), n_bootstrap=10)
