@@ -1,0 +1,319 @@
+"""Extract stage: transitions -> EXAMPLE_SCHEMA rows (CodeStates, action views, token ids, mask).
+
+:class:`Featurizer` is the single featurization path: ``run_extract`` uses it for training data and the
+scorer/downstream code uses it for candidates, so both are tokenized identically.
+
+Truncation policy: a state over ``max_state_tokens`` first loses context lines (imports, then sibling
+signatures; class headers stay), the budget read off per-line token counts and re-checked on the real
+encoding; if the headers plus the symbol alone do not fit, the row is quarantined with ``state_too_long`` (the symbol is never cut: a
+truncated function is a different state). Actions are truncated to ``max_action_tokens``.
+
+Changed-line mask: the normalized before/after state lines are aligned with ``difflib``; a token of the
+FINAL after ids is marked iff its character span (tokenizer offsets) overlaps the content of an
+after-line that was replaced or inserted. Normalization runs first, so pure re-indentation is not a
+change.
+
+Two streaming passes: pass 1 extracts every row's CodeStates once (``ast`` work), spills them to a
+temporary Parquet file and feeds the train split's texts to the BPE trainer (the tokenizer never sees
+val/test); pass 2 tokenizes from the spill and writes examples or quarantines with the reason.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from tokenizers import Tokenizer
+
+from codelewm.config import ExtractConfig
+from codelewm.data.codestate import (
+    CodeState,
+    ExtractError,
+    build_state,
+    edited_symbol_sources,
+    find_changed_symbol,
+    fragment_text,
+    index_module,
+    parse_fragment,
+)
+from codelewm.data.editops import edit_ops
+from codelewm.data.tokenizer import PAD_ID, load_tokenizer, train_tokenizer
+from codelewm.records import EXAMPLE_SCHEMA, SCHEMA_VERSION, SPLITS
+from codelewm.stageio import Funnel, QuarantineWriter, RecordWriter, iter_records, write_manifest, write_metrics
+
+STAGE = "extract"
+COMMENT_ONLY_OP = "edit comment"  # text changed but the AST did not (comments, docstring whitespace)
+
+__all__ = ["ExtractError", "Featurizer", "run_extract", "changed_line_mask", "states_for"]
+
+
+def states_for(before_file: str, after_file: str, symbol: str = "") -> tuple[str, CodeState, CodeState, list[str]]:
+    """(resolved symbol, before CodeState, after CodeState, edit ops) for one transition."""
+    if not symbol:
+        symbol = find_changed_symbol(before_file, after_file)
+    bidx, aidx, bsrc, asrc = edited_symbol_sources(before_file, after_file, symbol)
+    before = build_state(bidx, symbol)
+    # fast path (aidx None): everything outside the symbol is unchanged, so the context is shared
+    after = build_state(bidx, symbol, raw_source=asrc) if aidx is None else build_state(aidx, symbol)
+    ops = edit_ops(parse_fragment(bsrc), parse_fragment(asrc), fragment_text(bsrc), fragment_text(asrc))
+    return symbol, before, after, ops
+
+
+def changed_line_mask(before_text: str, after_text: str, offsets: list[tuple[int, int]]) -> list[int]:
+    """1 for each after-token whose char span overlaps the content of a replaced/inserted after-line.
+
+    A line's content excludes its trailing newline, so a whitespace token "\n    " that starts on the
+    newline of an unchanged line and carries the indentation of a changed line is marked, and one that
+    carries the indentation of an unchanged line is not.
+    """
+    a_lines, b_lines = before_text.split("\n"), after_text.split("\n")
+    changed = np.zeros(len(b_lines) + 1, dtype=np.int64)
+    sm = difflib.SequenceMatcher(None, a_lines, b_lines, autojunk=False)
+    for tag, _i1, _i2, j1, j2 in sm.get_opcodes():
+        if tag in ("replace", "insert"):
+            changed[j1:j2] = 1
+    if not offsets:
+        return []
+    lens = np.array([len(x) for x in b_lines], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lens + 1)[:-1]])
+    off = np.asarray(offsets, dtype=np.int64)
+    first = np.searchsorted(starts, off[:, 0], side="right") - 1
+    # a token starting exactly on a line's newline begins its content on the next line
+    first = first + (off[:, 0] >= starts[first] + lens[first])
+    last = np.searchsorted(starts, np.maximum(off[:, 1] - 1, off[:, 0]), side="right") - 1
+    csum = np.concatenate([[0], np.cumsum(changed)])
+    hit = (csum[np.maximum(last, first - 1) + 1] - csum[np.minimum(first, last + 1)]) > 0
+    return hit.astype(np.int8).tolist()
+
+
+class Featurizer:
+    """Turns (before file, after file, instruction[, symbol]) into EXAMPLE_SCHEMA feature fields."""
+
+    def __init__(self, tokenizer: Tokenizer, cfg: ExtractConfig):
+        self.tok = tokenizer
+        self.cfg = cfg
+        self.pad_id: int = PAD_ID
+        self.vocab_size: int = tokenizer.get_vocab_size()
+        # siblings share their before-state: cache its fitted encoding (or its failure) by value
+        self._fit_cache: dict[CodeState, tuple[str, Any] | ExtractError] = {}
+
+    def _fit_cached(self, state: CodeState) -> tuple[str, Any]:
+        hit = self._fit_cache.get(state)
+        if hit is None:
+            try:
+                hit = self._fit(state)
+            except ExtractError as e:
+                hit = e
+            if len(self._fit_cache) >= 4096:
+                self._fit_cache.clear()
+            self._fit_cache[state] = hit
+        if isinstance(hit, ExtractError):
+            raise ExtractError(hit.reason, hit.detail)
+        return hit
+
+    @classmethod
+    def from_file(cls, tokenizer_path: Path | str, cfg: ExtractConfig) -> Featurizer:
+        return cls(load_tokenizer(tokenizer_path), cfg)
+
+    def _fit(self, state: CodeState) -> tuple[str, Any]:
+        """Render under the token budget: drop context lines, never the symbol.
+
+        Token counts per line are read off the full encoding's offsets to pick the context budget in one
+        step (per-line counts are nearly additive: the pre-tokenizer splits at whitespace); the choice is
+        re-checked on the real encoding and lowered until it fits, so the result is exact.
+        """
+        limit = self.cfg.max_state_tokens
+        k = min(self.cfg.max_context_lines, len(state.headers) + state.n_optional)
+        text = state.render(k)
+        enc = self.tok.encode(text, add_special_tokens=False)
+        if len(enc.ids) <= limit:
+            return text, enc
+        imps, sibs = state.context(k)
+        ni, nh, ns = len(imps), len(state.headers), len(sibs)
+        starts = np.cumsum([0] + [len(x) + 1 for x in text.split("\n")[:-1]])
+        tok_line = np.searchsorted(starts, [o[0] for o in enc.offsets], side="right") - 1
+        per_line = np.bincount(tok_line, minlength=len(starts))
+        fixed = int(per_line[ni : ni + nh].sum() + per_line[ni + nh + ns :].sum())  # headers + symbol
+        budget, j = limit - fixed, nh
+        for c in per_line[ni + nh : ni + nh + ns].tolist() + per_line[:ni].tolist():  # render() priority
+            if c > budget:
+                break
+            budget -= c
+            j += 1
+        while True:
+            text = state.render(j)
+            enc = self.tok.encode(text, add_special_tokens=False)
+            if len(enc.ids) <= limit:
+                return text, enc
+            if j <= len(state.headers):
+                raise ExtractError("state_too_long", f"symbol + class headers are {len(enc.ids)} > {limit} tokens")
+            j -= 1
+
+    def fit_state(self, state: CodeState) -> tuple[str, Any]:
+        """Public form of the budget fitting: (state text, tokenizers Encoding); raises ExtractError."""
+        return self._fit_cached(state)
+
+    def featurize_query(self, before_file: str, instruction: str, symbol: str) -> dict[str, Any]:
+        """Before-side fields of a query without an after-state (scoring candidates later):
+        symbol, before_state, before_ids, action_ids — identical to :meth:`featurize`'s for any
+        candidate of the same before file."""
+        if not instruction.strip():
+            raise ExtractError("empty_instruction")
+        text, enc = self._fit_cached(build_state(index_module(before_file), symbol))
+        return {
+            "symbol": symbol,
+            "before_state": text,
+            "before_ids": list(enc.ids),
+            "action_ids": self.encode_action(instruction),
+        }
+
+    def encode_action(self, text: str) -> list[int]:
+        return self.tok.encode(text, add_special_tokens=False).ids[: self.cfg.max_action_tokens]
+
+    def featurize(self, before_file: str, after_file: str, instruction: str, symbol: str = "") -> dict[str, Any]:
+        """EXAMPLE_SCHEMA feature fields (+ the resolved ``symbol``); raises :class:`ExtractError`."""
+        if not instruction.strip():
+            raise ExtractError("empty_instruction")
+        symbol, before, after, ops = states_for(before_file, after_file, symbol)
+        return self.featurize_states(symbol, before, after, ops, instruction)
+
+    def featurize_states(
+        self, symbol: str, before: CodeState, after: CodeState, ops: list[str], instruction: str
+    ) -> dict[str, Any]:
+        """Token budget, ids, mask and views from already-extracted states (see :func:`states_for`)."""
+        if not instruction.strip():
+            raise ExtractError("empty_instruction")
+        b_text, b_enc = self._fit_cached(before)
+        a_text, a_enc = self._fit(after)
+        if b_text == a_text:
+            raise ExtractError("no_state_change", "before and after states are identical after normalization")
+        ops = ops or [COMMENT_ONLY_OP]
+        diff = "\n".join(difflib.unified_diff(b_text.split("\n"), a_text.split("\n"), "before", "after", lineterm=""))
+        return {
+            "symbol": symbol,
+            "before_state": b_text,
+            "after_state": a_text,
+            "edit_ops": ops,
+            "diff": diff,
+            "before_ids": b_enc.ids,
+            "after_ids": a_enc.ids,
+            "after_mask": changed_line_mask(b_text, a_text, a_enc.offsets),
+            "action_ids": self.encode_action(instruction),
+            "edit_op_ids": self.encode_action(" ; ".join(ops)),
+        }
+
+
+_STATE_FIELDS = ("imports", "headers", "siblings", "symbol")
+_SPILL_SCHEMA = pa.schema(
+    [("reason", pa.string()), ("detail", pa.string()), ("symbol", pa.string()), ("ops", pa.list_(pa.string()))]
+    + [
+        (f"{side}_{f}", pa.large_string() if f == "symbol" else pa.list_(pa.string()))
+        for side in "ba"
+        for f in _STATE_FIELDS
+    ]
+)
+
+
+def _extract_pass(input_path: Path, spill: Path, cfg: ExtractConfig, counts: Counter[str]) -> Iterator[str]:
+    """Pass 1: extract every row's CodeStates once, spill them to ``spill`` (so pass 2 does not redo
+    the ``ast`` work), and yield the tokenizer corpus: train-split states (each before-state once),
+    instructions and op strings. Failures are spilled with their reason and quarantined in pass 2."""
+    seen_before: set[str] = set()
+    cols = ["split", "before_key", "before_file", "after_file", "instruction", "symbol"]
+    with RecordWriter(spill, _SPILL_SCHEMA) as writer:
+        for row in iter_records(input_path, columns=cols):
+            rec: dict[str, Any] = {"reason": "", "detail": "", "symbol": "", "ops": []}
+            rec.update({f"{side}_{f}": [] if f != "symbol" else "" for side in "ba" for f in _STATE_FIELDS})
+            try:
+                sym, before, after, ops = states_for(row["before_file"], row["after_file"], row["symbol"])
+            except ExtractError as e:
+                writer.write({**rec, "reason": e.reason, "detail": e.detail})
+                continue
+            rec.update(symbol=sym, ops=ops)
+            for side, st in (("b", before), ("a", after)):
+                rec.update({f"{side}_{f}": getattr(st, f) for f in _STATE_FIELDS})
+            writer.write(rec)
+            if row["split"] != "train":
+                continue
+            counts["rows"] += 1
+            if row["before_key"] not in seen_before:  # siblings share it: count each before-state once
+                seen_before.add(row["before_key"])
+                yield before.render(cfg.max_context_lines)
+            yield after.render(cfg.max_context_lines)
+            yield row["instruction"]
+            yield " ; ".join(ops)
+
+
+def _unspill(rec: dict[str, Any], side: str) -> CodeState:
+    return CodeState(*(tuple(rec[f"{side}_{f}"]) if f != "symbol" else rec[f"{side}_{f}"] for f in _STATE_FIELDS))
+
+
+def run_extract(cfg: ExtractConfig, input_path: Path, out_dir: Path) -> dict[str, Any]:
+    """Train the tokenizer on the train split, then featurize every row (or quarantine it)."""
+    input_path, out_dir = Path(input_path), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    spill = out_dir / ".states.spill.parquet"  # temporary, removed below; not a DVC output
+    t0 = time.perf_counter()
+    counts: Counter[str] = Counter()
+    try:
+        tok = train_tokenizer(_extract_pass(input_path, spill, cfg, counts), cfg, out_dir / "tokenizer.json")
+        if counts["rows"] == 0:
+            raise ValueError(f"{input_path}: no usable train-split rows to train the tokenizer on")
+        t1 = time.perf_counter()
+        feat = Featurizer(tok, cfg)
+        funnel = Funnel(STAGE)
+        per_split: Counter[str] = Counter()
+        n_tokens = n_masked = 0
+        keep_cols = ["id", "split", "source", "repo", "path", "license", "op", "before_key", "instruction"]
+        with (
+            QuarantineWriter(out_dir / "quarantine.parquet", STAGE, funnel) as quarantine,
+            RecordWriter(out_dir / "examples.parquet", EXAMPLE_SCHEMA) as writer,
+        ):
+            for full, rec in zip(iter_records(input_path), iter_records(spill), strict=True):
+                row = {k: full[k] for k in keep_cols}
+                reason, detail = rec["reason"], rec["detail"]
+                if row["split"] not in SPLITS:
+                    reason, detail = "unassigned_split", f"split={row['split']!r}"
+                f = None
+                if not reason:
+                    try:
+                        before, after = _unspill(rec, "b"), _unspill(rec, "a")
+                        f = feat.featurize_states(rec["symbol"], before, after, rec["ops"], row["instruction"])
+                    except ExtractError as e:
+                        reason, detail = e.reason, e.detail
+                if f is None:
+                    quarantine.add(row["id"], reason, detail, row["source"], json.dumps(full, ensure_ascii=False))
+                    continue
+                writer.write({"schema_version": SCHEMA_VERSION, **row, **f})
+                funnel.keep()
+                per_split[row["split"]] += 1
+                n_tokens += len(f["after_ids"])
+                n_masked += sum(f["after_mask"])
+    finally:
+        spill.unlink(missing_ok=True)
+    t2 = time.perf_counter()
+    metrics = write_metrics(
+        out_dir / "metrics.json",
+        funnel,
+        per_split={s: per_split[s] for s in SPLITS},
+        tokenizer_train_rows=counts["rows"],
+        vocab_size=feat.vocab_size,
+        after_mask_fraction=round(n_masked / n_tokens, 4) if n_tokens else 0.0,
+        extract_and_tokenizer_seconds=round(t1 - t0, 3),
+        featurize_seconds=round(t2 - t1, 3),
+    )
+    outputs = [out_dir / "examples.parquet", out_dir / "quarantine.parquet", out_dir / "tokenizer.json"]
+    write_manifest(out_dir, STAGE, outputs, params=cfg, parents=_parent_manifest(input_path))
+    return metrics
+
+
+def _parent_manifest(input_path: Path) -> list[Path]:
+    m = input_path.parent / "manifest.json"
+    return [m] if m.exists() else []

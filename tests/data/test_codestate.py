@@ -1,0 +1,95 @@
+"""CodeState extraction: symbol lookup, bounded context, normalization, changed-symbol detection."""
+
+from __future__ import annotations
+
+import pytest
+
+from codelewm.config import ExtractConfig
+from codelewm.data.codestate import (
+    ExtractError,
+    code_state,
+    edited_symbol_sources,
+    find_changed_symbol,
+    index_module,
+    normalize,
+)
+from tests.data.datafixtures import MODULE
+
+CFG = ExtractConfig()
+
+
+def test_function_state_has_imports_siblings_and_body() -> None:
+    s = code_state(MODULE, "clamp", CFG)
+    lines = s.split("\n")
+    assert lines[0] == "import os" and lines[1] == "from collections import OrderedDict as OD"
+    assert "def total(items): ..." in lines and "class Cache(dict): ..." in lines
+    assert "def clamp(value, low, high):" in lines and "    return value" in lines
+    assert "result = 0" not in s  # sibling bodies are not included
+
+
+def test_method_state_is_indented_under_class_header() -> None:
+    s = code_state(MODULE, "Cache.put", CFG)
+    assert "class Cache(dict):\n    def get_item(self, key, default=None): ...\n    def put(self, key, value):" in s
+    assert s.endswith("        self[key] = value")
+
+
+def test_context_cap_keeps_headers_then_siblings() -> None:
+    s = code_state(MODULE, "Cache.put", ExtractConfig(max_context_lines=2))
+    assert s.split("\n")[:3] == ["class Cache(dict):", "    def get_item(self, key, default=None): ...", "    def put(self, key, value):"]
+    assert "import os" not in s
+
+
+def test_normalization_is_whitespace_only_and_deterministic() -> None:
+    tabbed = "class A:\r\n\tdef f(self):   \r\n\t\tif x:  # keep me\r\n\r\n\r\n\t\t\treturn g(1,\r\n\t\t\t         2)\r\n\t\telse:\n\t\t\tpass\n"
+    two = "class A:\n  def f(self):\n    if x:  # keep me\n      return g(1,\n               2)\n    else:\n      pass\n"
+    four = "class A:\n    def f(self):\n        if x:  # keep me\n            return g(1,\n                     2)\n        else:\n            pass\n"
+    assert code_state(tabbed, "A.f", CFG) == code_state(two, "A.f", CFG) == code_state(four, "A.f", CFG)
+    assert code_state(four, "A.f", CFG).endswith(four.split("\n", 1)[1].rstrip())
+    assert normalize("    a\n\n      b  \n", 4) == "a\n  b"
+
+
+def test_multiline_string_at_column_zero_in_method() -> None:
+    src = 'class A:\n    def f(self):\n        s = """\nraw\n"""\n        return s\n'
+    b, _a, before, after = edited_symbol_sources(src, src.replace("return s", "return s.strip()"), "A.f")
+    assert "s.strip()" in after and before.startswith("    def f")
+
+
+def test_errors_carry_reasons() -> None:
+    with pytest.raises(ExtractError) as e:
+        code_state(MODULE, "nope", CFG)
+    assert e.value.reason == "symbol_not_found"
+    with pytest.raises(ExtractError) as e:
+        index_module("def broken(:\n")
+    assert e.value.reason == "unparsable"
+
+
+def test_find_changed_symbol_prefers_specific_symbol() -> None:
+    after = MODULE.replace("self[key] = value", "self[key] = value * 2")
+    assert find_changed_symbol(MODULE, after) == "Cache.put"
+    after2 = MODULE.replace("result = 0", "result = 10").replace("result += item", "result += 2 * item")
+    assert find_changed_symbol(MODULE, after2) == "total"
+    with pytest.raises(ExtractError) as e:
+        find_changed_symbol(MODULE, MODULE.replace("import os", "import sys"))
+    assert e.value.reason == "no_changed_symbol"
+
+
+def test_find_changed_symbol_ignores_reformatting() -> None:
+    after = MODULE.replace("if value < low:", "if value < low:   ").replace("result = 0", "result = 1")
+    assert find_changed_symbol(MODULE, after) == "total"
+
+
+@pytest.mark.parametrize(
+    "old,new",
+    [
+        ("    return value\n", "    return value\n    # trailing comment\n"),  # text after last stmt
+        ("    return value\n", "    pass\nvalue = 0\n"),  # last line moved out of the function
+        ("def clamp(value, low, high):", "@staticmethod\ndef clamp(value, low, high):"),
+        ("if value < low:", "if value <= low:"),
+    ],
+)
+def test_fast_path_matches_full_parse(old: str, new: str) -> None:
+    after = MODULE.replace(old, new, 1)
+    bidx, aidx, _b, fast = edited_symbol_sources(MODULE, after, "clamp")
+    full_idx = index_module(after)
+    sym = full_idx.symbols["clamp"]
+    assert fast == "".join(full_idx.lines[sym.start - 1 : sym.end])
