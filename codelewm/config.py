@@ -143,13 +143,13 @@ class PackConfig:
 
 @dataclass(frozen=True)
 class ModelSize:
-    n_layer: int = 2  # state encoder depth
-    n_pred_layer: int = 2  # predictor depth (AdaLN-zero blocks over state tokens)
-    n_action_layer: int = 1  # action (instruction) encoder depth
-    n_head: int = 4
-    d_model: int = 128
-    d_latent: int = 128  # size of the pooled latent the energy is computed in
-    dropout: float = 0.0
+    n_layer: int = 2  # state encoder depth: >1 so tokens see each other before pooling
+    n_pred_layer: int = 2  # predictor depth (AdaLN-zero + cross-attention blocks over state tokens)
+    n_action_layer: int = 1  # action (instruction) encoder depth: instructions are short
+    n_head: int = 4  # head dim 16 at d_model 64
+    d_model: int = 64  # CPU default: both models train in ~3 min on 2 cores (train/bench.py)
+    d_latent: int = 64  # size of the pooled latent the energy is computed in
+    dropout: float = 0.0  # small data, few steps: no dropout needed so far
 
 
 @dataclass(frozen=True)
@@ -192,16 +192,17 @@ class CollapseGateConfig:
 class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda
     seed: int = 0
-    steps: int = 600
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 0.05
-    warmup_steps: int = 50
+    steps: int = 150  # ~2.3 epochs of ~2.1k rows: ~0.55 s/step on 2 shared cores -> ~3 min main + control
+    batch_size: int = 32  # rows per step; sibling groups (4) stay together
+    lr: float = 1e-3  # AdamW peak lr, cosine-decayed to lr/10
+    weight_decay: float = 0.05  # on matrices only (not norms/biases)
+    warmup_steps: int = 15  # linear warmup; the eval-point collapse gate (if on) only after it
     grad_clip: float = 1.0
-    eval_every: int = 100
-    checkpoint_every: int = 200
+    eval_every: int = 50  # held-out loss + collapse metrics (gate) every this many steps
+    checkpoint_every: int = 50  # resumable checkpoint cadence (a kill loses at most this many steps)
     control_none: bool = True  # also train the no-action control with identical settings
     compile: bool = False  # torch.compile on CUDA when it helps
+    gate_every_eval: bool = False  # also enforce the collapse gate at eval points (always at the end)
     collapse: CollapseGateConfig = field(default_factory=CollapseGateConfig)
 
 
@@ -212,6 +213,8 @@ class TrainConfig:
 @dataclass(frozen=True)
 class IndexConfig:
     batch_size: int = 256
+    splits: tuple[str, ...] = ("test",)  # held-out splits to index (dvc.yaml deps must list each)
+    device: str = "cpu"  # encoding device; the index is small, CPU keeps the stage portable
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,11 @@ class EvaluateConfig:
     global_pool: int = 1000  # candidates in the global pool (all held-out after-states, capped)
     bootstrap: int = 1000  # paired bootstrap resamples for CIs
     probe_epochs: int = 200
+    min_sibling_pool: int = 2  # distinct after-states a sibling pool needs to count (2 = chance R@1 0.5)
+    surprise_max: int = 1000  # test rows given a mutant decoy (0 = all); featurizing is the cost
+    probe_max_train: int = 5000  # train-split rows the op probe is fit on (0 = all)
+    batch_size: int = 256  # inference batch size
+    device: str = "cpu"  # cpu | cuda | auto; CPU keeps the stage reproducible on any machine
 
 
 @dataclass(frozen=True)
@@ -233,17 +241,26 @@ class DownstreamConfig:
     cpu_s: int = 5
     max_procs: int = 64
     max_file_mb: int = 8
+    workers: int = 2  # labelling processes (sandbox runs are CPU-bound; 2 cores on the reference box)
+    max_tasks: int = 0  # 0 = every HumanEval task; >0 = the first N (quick experiments)
 
 
 @dataclass(frozen=True)
 class ReportConfig:
     title: str = "CodeLeWM report"
+    # Stage dirs (by name) of the data chain whose funnels must satisfy ingested = packed + quarantined.
+    funnel_chain: tuple[str, ...] = ("ingest", "license", "dedup", "extract", "shards")
+    min_downstream_problems: int = 100  # fewer labelled problems = downstream claims INCONCLUSIVE
+    bootstrap: int = 1000  # resamples for the surprise-AUC CI (other CIs come from evaluate)
+    seed: int = 0
+    dvc_experiments: bool = True  # add a model.action table from `dvc exp show --json` when available
+    dvc_timeout_s: float = 60.0  # the repo lock may be held during `dvc repro`: give up, don't hang
 
 
 @dataclass(frozen=True)
 class SecretScanConfig:
-    max_file_bytes: int = 50_000_000
-    allowlist: tuple[str, ...] = ()  # sha256 of finding fingerprints reviewed as false positives
+    max_file_bytes: int = 50_000_000  # bytes of an unknown binary read for printable strings
+    allowlist: tuple[str, ...] = ()  # finding fingerprints (sha256 prefix of the value) reviewed as false positives
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,7 @@ def query_row(featurizer: Featurizer, before: str, instruction: str, symbol: str
     try:
         state = build_state(index_module(before), symbol)
         # same budget fitting as Featurizer.featurize, so before_ids match a featurized candidate's
-        text, enc = featurizer._fit(state)  # noqa: SLF001 — see report: a public query featurizer is requested
+        text, enc = featurizer.fit_state(state)
     except ExtractError as e:
         raise InputError(f"before file: {e}") from e
     return {

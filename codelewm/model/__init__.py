@@ -1,1 +1,1 @@
-"""codelewm.model"""
+"""JEPA transition model: encoders, action-conditioned predictor, objective, checkpoints, inference."""

@@ -1,0 +1,72 @@
+"""The training objective as small top-level functions: predict, sigreg, infonce, loss.
+
+loss = MSE(ẑ_after, z_after) + λ·SIGReg(latents) [+ w·InfoNCE]. SIGReg (LeJEPA) projects the
+latents on K random unit directions, redrawn every step, and averages the Epps–Pulley statistic
+N·∫|φ̂(t) − e^{−t²/2}|² e^{−t²/2} dt (trapezoid on t ∈ [0, 3], doubled for the symmetric half),
+which is ~0 for an isotropic Gaussian and grows with N for collapsed or shifted latents.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from codelewm.config import ModelConfig
+from codelewm.model.batch import Batch
+from codelewm.model.jepa import JEPA
+
+
+def predict(model: JEPA, batch: Batch) -> dict[str, Tensor]:
+    """All latents for one batch: z_hat (predicted after), z_before, z_after (online), z_target."""
+    return model(batch)
+
+
+def random_directions(dim: int, k: int, generator: torch.Generator, device: torch.device | str) -> Tensor:
+    """K unit vectors [dim, K]; drawn on CPU from ``generator`` so runs are reproducible anywhere."""
+    a = torch.randn(dim, k, generator=generator)
+    return (a / a.norm(dim=0, keepdim=True)).to(device)
+
+
+def sigreg(z: Tensor, directions: Tensor, knots: int = 17) -> Tensor:
+    """Epps–Pulley SIGReg of latents z [N, D] along directions [D, K]; scalar, lower = more Gaussian."""
+    n = z.shape[0]
+    x = z.float() @ directions.float()  # [N, K] 1-D projections
+    t = torch.linspace(0.0, 3.0, knots, device=z.device)  # [T]
+    xt = x[:, :, None] * t  # [N, K, T]
+    ecf_re = torch.cos(xt).mean(0)  # [K, T] empirical characteristic function
+    ecf_im = torch.sin(xt).mean(0)
+    gauss = torch.exp(-0.5 * t * t)  # target CF of N(0, 1), also the weight
+    err = ((ecf_re - gauss) ** 2 + ecf_im**2) * gauss  # [K, T]
+    integral = 2.0 * torch.trapezoid(err, t, dim=-1)  # [K] doubled: integrand is even in t
+    return n * integral.mean()
+
+
+def energy(pred: Tensor, cands: Tensor) -> Tensor:
+    """Squared L2 energies [B, N] between predictions [B, D] and candidates [N, D]; lower = better."""
+    pred, cands = pred.float(), cands.float()
+    return (pred.pow(2).sum(-1, keepdim=True) - 2 * pred @ cands.T + cands.pow(2).sum(-1)[None]).clamp_min(0.0)
+
+
+def infonce(z_hat: Tensor, z_target: Tensor, temperature: float) -> Tensor:
+    """In-batch contrastive term: logits = -energy/τ, the row's own after-state is the positive.
+
+    Batches are planned by before_key groups, so the negatives include same-before siblings.
+    """
+    logits = -energy(z_hat, z_target) / temperature  # [B, B]
+    return F.cross_entropy(logits, torch.arange(z_hat.shape[0], device=z_hat.device))
+
+
+def loss(out: dict[str, Tensor], cfg: ModelConfig, directions: Tensor) -> tuple[Tensor, dict[str, float]]:
+    """Total loss and its parts (floats, for logging)."""
+    pred_loss = F.mse_loss(out["z_hat"].float(), out["z_target"].float())
+    # SIGReg on the encoder's latents of both states: the space the energy is measured in
+    reg = 0.5 * (sigreg(out["z_before"], directions, cfg.sigreg_knots) + sigreg(out["z_after"], directions, cfg.sigreg_knots))
+    total = pred_loss + cfg.sigreg_weight * reg
+    parts = {"pred_loss": float(pred_loss.detach()), "sigreg": float(reg.detach())}
+    if cfg.infonce_weight > 0:
+        nce = infonce(out["z_hat"], out["z_target"], cfg.infonce_temperature)
+        total = total + cfg.infonce_weight * nce
+        parts["infonce"] = float(nce.detach())
+    parts["loss"] = float(total.detach())
+    return total, parts

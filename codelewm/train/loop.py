@@ -1,0 +1,212 @@
+"""The training loop for one model (main or control): AdamW, warmup+cosine, clipping, eval + gate,
+resumable safetensors checkpoints, optional DDP.
+
+Determinism: init from the seed, batch plans from (seed, epoch), SIGReg directions from (seed, step),
+and the global RNG (dropout) saved in every checkpoint, so stopping after any step and resuming from
+the last checkpoint replays the same updates as an uninterrupted run (exactly, on CPU).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file
+
+from codelewm.config import ModelConfig, TrainConfig, to_dict
+from codelewm.model.batch import BatchPlan, collate, row_length
+from codelewm.model.checkpoint import load_training_state, save_checkpoint
+from codelewm.model.jepa import JEPA, ModelSpec
+from codelewm.model.objective import energy, loss, random_directions
+from codelewm.train.collapse import check_collapse, collapse_metrics
+from codelewm.train.schedule import lr_at
+
+MAX_VAL_ROWS = 1024  # held-out rows used for val loss and the collapse gate at each eval point
+LOG_POINTS = 100  # about this many train-loss points per curve
+
+
+@dataclass(frozen=True)
+class Dist:
+    rank: int = 0
+    world: int = 1
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise RuntimeError("train.device=cuda but CUDA is not available")
+        return torch.device("cuda", local_rank)
+    if name != "cpu":
+        raise ValueError(f"train.device must be auto|cpu|cuda, got {name!r}")
+    return torch.device("cpu")
+
+
+def run_hash(spec: ModelSpec, mcfg: ModelConfig, tcfg: TrainConfig, data_hash: str, world: int) -> str:
+    """Identity of a training run: a checkpoint is resumed only by the run that wrote it."""
+    blob = {"spec": spec.to_json(), "model": to_dict(mcfg), "train": to_dict(tcfg), "data": data_hash, "world": world}
+    blob["train"].pop("checkpoint_every")  # checkpoint cadence does not change the result
+    return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@torch.no_grad()
+def evaluate(model: JEPA, rows: list[dict], batch_size: int, device: torch.device) -> dict[str, float]:
+    """Held-out prediction loss, in-val retrieval R@1 and collapse metrics of the after-latents."""
+    model.eval()
+    s = model.spec
+    rows = rows[:MAX_VAL_ROWS]
+    order = sorted(range(len(rows)), key=lambda i: row_length(rows[i]))
+    z_hat = torch.empty(len(rows), s.dims.d_latent)
+    z_tgt = torch.empty(len(rows), s.dims.d_latent)
+    amp = device.type == "cuda"
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+        for j in range(0, len(order), batch_size):
+            idx = torch.tensor(order[j : j + batch_size])
+            b = collate([rows[i] for i in idx], s.action, s.pad_id, s.max_state_tokens, s.max_action_tokens).to(device)
+            z_hat[idx] = model.predict(b)[0].float().cpu()
+            z_tgt[idx] = model.encode_after(b).float().cpu()
+    model.train()
+    e = energy(z_hat, z_tgt)  # [N, N]
+    r1 = float((e.argmin(1) == torch.arange(len(rows))).float().mean())
+    return {"val_pred_loss": float(((z_hat - z_tgt) ** 2).mean()), "val_r1": r1, **collapse_metrics(z_tgt)}
+
+
+def _rng_state() -> dict[str, Any]:
+    st: dict[str, Any] = {"cpu": torch.get_rng_state().tolist()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        st["cuda"] = torch.cuda.get_rng_state().tolist()
+    return st
+
+
+def _set_rng_state(st: dict[str, Any]) -> None:
+    torch.set_rng_state(torch.tensor(st["cpu"], dtype=torch.uint8))
+    if "cuda" in st and torch.cuda.is_available():
+        torch.cuda.set_rng_state(torch.tensor(st["cuda"], dtype=torch.uint8))
+
+
+def train_model(
+    spec: ModelSpec,
+    mcfg: ModelConfig,
+    tcfg: TrainConfig,
+    train_rows: list[dict],
+    val_rows: list[dict],
+    model_dir: Path,
+    tokenizer_path: Path,
+    meta: dict[str, Any],
+    dist: Dist = Dist(),
+    stop_after: int | None = None,
+) -> dict[str, Any] | None:
+    """Train (or resume) one model into ``model_dir``; return its summary, or None if stopped early."""
+    if not val_rows:
+        raise ValueError("no validation rows: the collapse gate needs held-out latents")
+    device = dist.device
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.manual_seed(tcfg.seed)
+    model = JEPA(spec).to(device)
+    decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": tcfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=tcfg.lr, betas=(0.9, 0.95), fused=device.type == "cuda",
+    )
+    rhash = run_hash(spec, mcfg, tcfg, meta.get("data_manifest_sha256", ""), dist.world)
+    start, history, elapsed, seen, real_tok, pad_tok = 0, [], 0.0, 0, 0, 0
+    trainer_file = Path(model_dir) / "trainer.json"
+    if trainer_file.is_file() and json.loads(trainer_file.read_text()).get("run_hash") == rhash:
+        model.load_state_dict(load_file(str(Path(model_dir) / "model.safetensors"), device=str(device)), strict=True)
+        tr = load_training_state(Path(model_dir), opt)
+        start, history, elapsed = tr["step"], tr["history"], tr["elapsed"]
+        seen, real_tok, pad_tok = tr["seen"], tr["real_tokens"], tr["padded_tokens"]
+        _set_rng_state(tr["rng"])
+        if dist.is_main:
+            print(f"[{spec.action}] resuming {model_dir} at step {start}/{tcfg.steps}", file=sys.stderr)
+    fwd = model
+    if dist.world > 1:
+        fwd = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    if tcfg.compile and device.type == "cuda":
+        fwd = torch.compile(fwd, dynamic=True)
+    plan = BatchPlan([row_length(r) for r in train_rows], [r["before_key"] for r in train_rows], tcfg.batch_size, tcfg.seed, dist.rank, dist.world)
+    log_every = max(1, tcfg.steps // LOG_POINTS)
+    acc: dict[str, float] = {}
+    n_acc = 0
+    amp = device.type == "cuda"
+    model.train()
+
+    def checkpoint(step: int) -> None:
+        if not dist.is_main:
+            return
+        trainer = {"run_hash": rhash, "step": step, "history": history, "elapsed": elapsed, "seen": seen,
+                   "real_tokens": real_tok, "padded_tokens": pad_tok, "rng": _rng_state()}
+        save_checkpoint(model_dir, model, {**meta, "step": step}, tokenizer_path, opt, trainer)
+
+    t0 = time.perf_counter()
+    for step in range(start, tcfg.steps):
+        lr = lr_at(step, tcfg.lr, tcfg.warmup_steps, tcfg.steps)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        b = collate([train_rows[i] for i in plan.batch_at(step)], spec.action, spec.pad_id, spec.max_state_tokens, spec.max_action_tokens)
+        r, p = b.token_counts()
+        real_tok, pad_tok, seen = real_tok + r, pad_tok + p, seen + b.size * dist.world
+        b = b.to(device)
+        gen = torch.Generator().manual_seed(tcfg.seed * 1_000_003 + step)
+        dirs = random_directions(spec.dims.d_latent, mcfg.sigreg_directions, gen, device)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+            out = fwd(b)
+        total, parts = loss(out, mcfg, dirs)
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        parts["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg.grad_clip))
+        opt.step()
+        model.update_ema()
+        for k, v in parts.items():
+            acc[k] = acc.get(k, 0.0) + v
+        n_acc += 1
+        done = step + 1
+        if done % log_every == 0 or done == tcfg.steps:
+            history.append({"step": done, "lr": lr, **{k: v / n_acc for k, v in acc.items()}})
+            acc, n_acc = {}, 0
+        if done % tcfg.eval_every == 0 and done < tcfg.steps:
+            ev = evaluate(model, val_rows, tcfg.batch_size, device)
+            history.append({"step": done, **ev})
+            if dist.is_main:
+                print(f"[{spec.action}] step {done} loss {history[-2].get('loss', float('nan')):.4f} " + " ".join(f"{k} {v:.4f}" for k, v in ev.items()), file=sys.stderr)
+            if tcfg.gate_every_eval and done >= tcfg.warmup_steps:
+                check_collapse(ev, tcfg.collapse, f"{spec.action} model step {done}")
+        if done % tcfg.checkpoint_every == 0 or done == tcfg.steps:
+            elapsed += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            if done < tcfg.steps:
+                checkpoint(done)
+        if stop_after is not None and done >= stop_after and done < tcfg.steps:
+            return None  # simulated kill (tests): whatever was checkpointed is all that survives
+    elapsed += time.perf_counter() - t0 if start < tcfg.steps else 0.0
+    ev = evaluate(model, val_rows, tcfg.batch_size, device)
+    history.append({"step": tcfg.steps, **ev})
+    check_collapse(ev, tcfg.collapse, f"{spec.action} model, end of training")
+    checkpoint(tcfg.steps)
+    last = [h for h in history if "loss" in h][-1] if any("loss" in h for h in history) else {}
+    return {
+        "action": spec.action,
+        "steps": tcfg.steps,
+        "final_loss": last.get("loss"),
+        "pred_loss": last.get("pred_loss"),
+        "sigreg": last.get("sigreg"),
+        **ev,
+        "train_seconds": elapsed,
+        "examples_per_s": seen / elapsed if elapsed > 0 else None,
+        "padding_fraction": 1.0 - real_tok / pad_tok if pad_tok else None,
+        "history": history,
+    }

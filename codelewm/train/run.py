@@ -1,0 +1,128 @@
+"""Stage train: the action-conditioned model into out/main and the no-action control into out/control.
+
+Both models use identical settings (sizes, steps, seed, data); the control only differs in
+``action=none``. Writes metrics/train.json (interface 6), DVCLive curves under
+``<live_dir>/plots/metrics/{main,control}/*.tsv``, and each model dir's manifest.json.
+Under ``torchrun`` (WORLD_SIZE > 1) training is data-parallel; only rank 0 writes anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import sys
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+from tokenizers import Tokenizer
+
+from codelewm.config import ExtractConfig, ModelConfig, TrainConfig, to_dict
+from codelewm.model.batch import ROW_COLUMNS
+from codelewm.model.jepa import ModelSpec
+from codelewm.stageio import sha256_file, write_json, write_manifest
+from codelewm.train.ddp import cleanup_distributed, init_distributed
+from codelewm.train.loop import train_model
+
+PAD_TOKEN = "<pad>"  # the data pipeline's tokenizer reserves id 0 for it
+
+
+def load_rows(split_dir: Path) -> list[dict[str, Any]]:
+    """All rows of one split's shards (only the columns training needs), in file order."""
+    files = sorted(Path(split_dir).glob("*.parquet"))
+    if not files:
+        raise FileNotFoundError(f"no shards in {split_dir}")
+    rows: list[dict[str, Any]] = []
+    for f in files:
+        rows.extend(pq.read_table(f, columns=list(ROW_COLUMNS)).to_pylist())
+    return rows
+
+
+def tokenizer_info(path: Path) -> tuple[int, int]:
+    """(vocab size, pad id) of the pipeline-trained tokenizer."""
+    tok = Tokenizer.from_file(str(path))
+    pad = tok.token_to_id(PAD_TOKEN)
+    if pad is None:
+        raise ValueError(f"{path}: tokenizer has no {PAD_TOKEN} token")
+    return tok.get_vocab_size(with_added_tokens=True), pad
+
+
+def data_hash(shards_dir: Path) -> str:
+    """sha256 of the shards' manifest (or of the shard files when there is no manifest)."""
+    m = Path(shards_dir) / "manifest.json"
+    if m.is_file():
+        return sha256_file(m)
+    h = hashlib.sha256()
+    for f in sorted(Path(shards_dir).glob("*/*.parquet")):
+        h.update(f.relative_to(shards_dir).as_posix().encode())
+        h.update(sha256_file(f).encode())
+    return h.hexdigest()
+
+
+def _check_ids(rows: list[dict[str, Any]], vocab: int, where: str) -> None:
+    top = max((max(r[c], default=-1) for r in rows for c in ("before_ids", "after_ids", "action_ids", "edit_op_ids")), default=-1)
+    if top >= vocab:
+        raise ValueError(f"{where}: token id {top} >= tokenizer vocab size {vocab}; shards and tokenizer disagree")
+
+
+def _log_curves(live_dir: Path, results: dict[str, dict[str, Any]]) -> None:
+    from dvclive import Live
+
+    live = Live(dir=str(live_dir), dvcyaml=None, save_dvc_exp=False)
+    for name, res in results.items():
+        for point in res["history"]:
+            live.step = point["step"]
+            for k, v in point.items():
+                if k != "step" and v is not None:
+                    live.log_metric(f"{name}/{k}", float(v), plot=True)
+
+
+def run_train(
+    model_cfg: ModelConfig,
+    train_cfg: TrainConfig,
+    extract_cfg: ExtractConfig,
+    shards_dir: Path,
+    tokenizer_path: Path,
+    out_dir: Path,
+    metrics_path: Path,
+    live_dir: Path,
+    stop_after: int | None = None,
+) -> dict[str, Any] | None:
+    """Train main (+ control) models; return the train metrics dict (None if stopped early, tests)."""
+    shards_dir, out_dir = Path(shards_dir), Path(out_dir)
+    dist = init_distributed(train_cfg.device)
+    try:
+        train_rows, val_rows = load_rows(shards_dir / "train"), load_rows(shards_dir / "val")
+        vocab, pad = tokenizer_info(tokenizer_path)
+        _check_ids(train_rows + val_rows, vocab, str(shards_dir))
+        meta = {
+            "data_manifest_sha256": data_hash(shards_dir),
+            "extract": to_dict(extract_cfg),
+            "model_config": to_dict(model_cfg),
+            "train_config": to_dict(train_cfg),
+            "n_train": len(train_rows),
+            "n_val": len(val_rows),
+        }
+        runs = {"main": model_cfg.action}
+        if train_cfg.control_none:
+            runs["control"] = "none"
+        results: dict[str, dict[str, Any]] = {}
+        for name, action in runs.items():
+            mcfg = dataclasses.replace(model_cfg, action=action)
+            spec = ModelSpec(action, mcfg.dims, vocab, pad, extract_cfg.max_state_tokens, extract_cfg.max_action_tokens, mcfg.ema_target)
+            if dist.is_main:
+                print(f"training {name} (action={action}) on {len(train_rows)} rows, {dist.world} process(es), {dist.device}", file=sys.stderr)
+            res = train_model(spec, mcfg, train_cfg, train_rows, val_rows, out_dir / name, tokenizer_path, {**meta, "role": name}, dist, stop_after)
+            if res is None:
+                return None
+            results[name] = res
+        if not dist.is_main:
+            return None
+        for name in results:
+            write_manifest(out_dir / name, "train", [out_dir / name], params={"model": model_cfg, "train": train_cfg}, parents=[p for p in [shards_dir / "manifest.json"] if p.is_file()])
+        _log_curves(Path(live_dir), results)
+        metrics = {name: {k: v for k, v in res.items() if k != "history"} for name, res in results.items()}
+        write_json(Path(metrics_path), metrics)
+        return metrics
+    finally:
+        cleanup_distributed()

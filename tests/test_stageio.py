@@ -1,0 +1,86 @@
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from codelewm.records import QUARANTINE_SCHEMA, TRANSITION_SCHEMA, stable_id
+from codelewm.stageio import (
+    AccountingError,
+    Funnel,
+    QuarantineWriter,
+    RecordWriter,
+    iter_records,
+    verify_manifest,
+    write_manifest,
+    write_metrics,
+)
+
+
+def _row(i: int) -> dict:
+    return {
+        "id": stable_id("t", str(i)),
+        "source": "synthetic",
+        "repo": "r",
+        "path": "a.py",
+        "symbol": "f",
+        "license": "MIT",
+        "instruction": "do it",
+        "op": "rename_variable",
+        "before_file": "def f():\n    return 1\n",
+        "after_file": "def f():\n    return 2\n",
+        "before_key": "k",
+        "meta": "{}",
+        "split": "",
+    }
+
+
+def test_funnel_identity_and_metrics(tmp_path: Path) -> None:
+    f = Funnel("s")
+    f.keep(3)
+    f.drop("bad", 2)
+    data = write_metrics(tmp_path / "m.json", f, extra_metric=1.5)
+    assert data["in"] == 5 and data["kept"] == 3 and data["dropped"] == {"bad": 2}
+    assert json.loads((tmp_path / "m.json").read_text())["extra_metric"] == 1.5
+    f.n_in += 1  # a row that was neither kept nor dropped
+    with pytest.raises(AccountingError):
+        f.as_dict()
+
+
+def test_writers_stream_and_quarantine_counts(tmp_path: Path) -> None:
+    funnel = Funnel("s")
+    with RecordWriter(tmp_path / "t.parquet", TRANSITION_SCHEMA, batch_rows=2) as w:
+        for i in range(5):
+            w.write(_row(i))
+            funnel.keep()
+    with QuarantineWriter(tmp_path / "q.parquet", "s", funnel) as q:
+        q.add("x", "non_utf8", "bad bytes", "hf", b"\xff\xfe")
+    assert pq.read_table(tmp_path / "t.parquet").num_rows == 5
+    qt = pq.read_table(tmp_path / "q.parquet")
+    assert qt.schema.equals(QUARANTINE_SCHEMA) and qt.column("payload")[0].as_py() == b"\xff\xfe"
+    assert [r["id"] for r in iter_records(tmp_path / "t.parquet", batch_rows=2)] == [_row(i)["id"] for i in range(5)]
+    assert funnel.as_dict()["in"] == 6
+
+
+def test_empty_writers_still_write_files(tmp_path: Path) -> None:
+    RecordWriter(tmp_path / "t.parquet", TRANSITION_SCHEMA).close()
+    QuarantineWriter(tmp_path / "q.parquet", "s", Funnel("s")).close()
+    assert pq.read_table(tmp_path / "t.parquet").num_rows == 0
+    assert pq.read_table(tmp_path / "q.parquet").num_rows == 0
+
+
+def test_manifest_records_checksums_and_detects_changes(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "sub").mkdir(parents=True)
+    (out / "a.txt").write_text("hello")
+    (out / "sub" / "b.bin").write_bytes(b"\x00\x01")
+    parent = tmp_path / "parent.json"
+    parent.write_text("{}")
+    m = write_manifest(out, "s", [out], params={"x": 1}, parents=[parent])
+    assert set(m["files"]) == {"a.txt", "sub/b.bin"}
+    assert m["files"]["a.txt"]["bytes"] == 5 and len(m["params_hash"]) == 64
+    assert verify_manifest(out / "manifest.json") == []
+    (out / "a.txt").write_text("changed")
+    assert verify_manifest(out / "manifest.json") == ["changed: a.txt"]
+    with pytest.raises(FileNotFoundError):
+        write_manifest(out, "s", [out / "missing"])
