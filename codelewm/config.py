@@ -36,7 +36,7 @@ class SyntheticSourceConfig:
     max_before_states: int = 700  # distinct before-states kept
     siblings: int = 4  # different edits per before-state (>= 2 so sibling pools exist)
     min_symbol_lines: int = 4  # skip trivial one-liners: nothing to edit
-    max_symbol_lines: int = 60  # keep states inside the model's token budget
+    max_symbol_lines: int = 30  # longer symbols rarely fit extract.max_state_tokens (256)
     license: str = "PSF-2.0"  # stdlib licence; set per-tree when roots are given
 
 

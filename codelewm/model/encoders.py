@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from codelewm.model.layers import Block, Projector, masked_mean
+from codelewm.model.layers import Block, Projector, masked_max, masked_mean
 
 
 class StateEncoder(nn.Module):
@@ -39,7 +39,7 @@ class StateEncoder(nn.Module):
         for blk in self.blocks:
             x = blk(x, mask)
         h = self.ln_f(x)  # [B, T, d]
-        return h, self.proj(masked_mean(h, mask))  # token states, latent [B, d_latent]
+        return h, self.proj(masked_max(h, mask))  # token states, latent [B, d_latent]
 
 
 class ActionEncoder(nn.Module):

@@ -51,6 +51,9 @@ class JEPA(nn.Module):
             self.action = ActionEncoder(spec.vocab_size, spec.max_action_tokens, m.d_model, m.n_head, m.n_action_layer, m.dropout)
         self.predictor = Predictor(m.d_model, m.n_head, m.n_pred_layer, m.d_latent, m.dropout)
         self.apply(_init_weights)
+        self.state.proj.reset_parameters()
+        self.predictor.proj.reset_parameters()
+        nn.init.zeros_(self.predictor.proj.net[-1].weight)  # Δ = 0 at init: the prediction starts as a copy
         # AdaLN-zero gates are re-zeroed after the generic init touched them
         for blk in self.predictor.blocks:
             nn.init.zeros_(blk.ada[1].weight)
@@ -73,10 +76,16 @@ class JEPA(nn.Module):
         return a_tok, b.action_mask, a_vec
 
     def predict(self, b: Batch) -> tuple[Tensor, Tensor]:
-        """(predicted after-latent [B, D], pooled before-latent [B, D]) from before tokens + action."""
+        """(predicted after-latent [B, D], pooled before-latent [B, D]) from before tokens + action.
+
+        Residual: ẑ_after = z_before + Δ(before tokens, action), with Δ zero at init. An edit changes
+        little, so "no change" is the natural starting point; without the residual, 150 CPU steps left
+        the predictor outputting the latent mean (val R@1 at chance). The copy part cannot separate
+        same-before siblings, so on sibling pools only the action-driven Δ can score.
+        """
         h, z_before = self.state(b.before_ids, b.before_mask, None)
         a_tok, a_mask, a_vec = self.encode_action(b)
-        return self.predictor(h, b.before_mask, a_vec, a_tok, a_mask), z_before
+        return z_before + self.predictor(h, b.before_mask, a_vec, a_tok, a_mask), z_before
 
     def forward(self, b: Batch) -> dict[str, Tensor]:
         z_hat, z_before = self.predict(b)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from codelewm.model.layers import AdaLNBlock, Projector, masked_mean
+from codelewm.model.layers import AdaLNBlock, Projector, masked_max
 
 
 class Predictor(nn.Module):
@@ -25,4 +25,4 @@ class Predictor(nn.Module):
         x = h
         for blk in self.blocks:
             x = blk(x, mask, c, a_tok, a_mask)
-        return self.proj(masked_mean(self.ln_f(x), mask))
+        return self.proj(masked_max(self.ln_f(x), mask))

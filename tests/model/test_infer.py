@@ -46,10 +46,11 @@ def test_action_view_matters_only_when_trained_with_it(tmp_path):
     swapped = [dict(r, action_ids=rows[(i + 1) % len(rows)]["action_ids"]) for i, r in enumerate(rows)]
     _, dt = _save(tmp_path, "text")
     lm = load_model(dt)
-    # zero-initialised AdaLN gates: perturb so the action path is live in this untrained model
+    # zero-initialised AdaLN gates and residual head (Δ = 0): perturb so the action path is live
     with torch.no_grad():
         for blk in lm.model.predictor.blocks:
             blk.ada[1].weight.normal_(0, 0.5)
+        lm.model.predictor.proj.net[-1].weight.normal_(0, 0.5)
     assert not torch.allclose(predict_after(lm, rows), predict_after(lm, swapped))
     _, dn = _save(tmp_path, "none")
     ln = load_model(dn)
