@@ -39,3 +39,10 @@ def test_configs_are_frozen_and_hash_stable() -> None:
     with pytest.raises(Exception):
         p.train.steps = 3  # type: ignore[misc]
     assert params_hash(p.train) == params_hash(Params().train)
+
+
+def test_params_yaml_restates_the_defaults() -> None:
+    """Defaults live in config.py; params.yaml must restate them exactly (no drift)."""
+    from codelewm.config import to_dict
+
+    assert to_dict(load_params(ROOT / "params.yaml")) == to_dict(Params())

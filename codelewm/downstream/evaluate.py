@@ -11,6 +11,7 @@ method gains from a lucky tie order.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -49,11 +50,44 @@ def score_method(problems: list[dict[str, Any]], scorer: Scorer) -> np.ndarray:
     return out
 
 
+def _reason(e: Exception) -> str:
+    """Short reason code of an out-of-scope error ("state_too_long: ..." -> "state_too_long")."""
+    msg = str(e).split(": ", 1)[-1] if str(e).startswith("before file: ") else str(e)
+    return f"{type(e).__name__}:{msg.split(':', 1)[0].strip()[:60]}"
+
+
+def admissible(
+    problems: list[dict[str, Any]], scorers: Mapping[str, Scorer], out_of_scope: tuple[type[Exception], ...]
+) -> tuple[list[dict[str, Any]], dict[str, int], dict[str, Scorer]]:
+    """Problems every scorer can score; the rest counted by reason.
+
+    A problem a model cannot take (e.g. its before-state exceeds the model's token budget) is
+    excluded for EVERY method, so all comparisons stay paired over the same problems. Only the
+    given exception types mean "out of scope"; anything else is a bug and propagates. Returns the
+    kept problems, the exclusion counts and scorers that replay the energies computed here (each
+    model scores each problem once).
+    """
+    kept, excluded = [], Counter[str]()
+    cache: dict[str, dict[int, Any]] = {name: {} for name in scorers}
+    for p in problems:
+        try:
+            energies = {name: fn(p) for name, fn in scorers.items()}
+        except out_of_scope as e:
+            excluded[_reason(e)] += 1
+            continue
+        kept.append(p)
+        for name, e in energies.items():
+            cache[name][id(p)] = e
+    replay = {name: (lambda p, c=cache[name]: c[id(p)]) for name in scorers}
+    return kept, dict(sorted(excluded.items())), replay
+
+
 def evaluate_downstream(
     problems_path: Path,
     scorers: Mapping[str, Scorer],
     cfg: DownstreamConfig,
     n_bootstrap: int = 1000,
+    out_of_scope: tuple[type[Exception], ...] = (),
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The ``downstream`` section of data/eval/metrics.json and the per-(task, method) detail rows.
 
@@ -65,6 +99,12 @@ def evaluate_downstream(
     if clash:
         raise ValueError(f"scorer names clash with built-in baselines: {clash}")
     problems = load_problems(Path(problems_path))
+    n_total = len(problems)
+    excluded: dict[str, int] = {}
+    if out_of_scope:
+        problems, excluded, scorers = admissible(problems, scorers, out_of_scope)
+    if not problems:
+        raise ValueError(f"{problems_path}: no problem is in scope of the model scorers ({excluded})")
     methods: dict[str, Scorer] = {**scorers, **BASELINES}
     values = {name: score_method(problems, fn) for name, fn in methods.items()}
 
@@ -81,6 +121,8 @@ def evaluate_downstream(
     flags = [np.array([bool(c["passed"]) for c in p["candidates"]]) for p in problems]
     section = {
         "n_problems": len(problems),
+        "n_problems_total": n_total,
+        "excluded": excluded,
         "candidates_mean": float(np.mean([f.size for f in flags])),
         "pass_at_1": pass_at_1,
         "lifts": lifts,

@@ -28,7 +28,7 @@ from codelewm.index.build import model_identity, resolve_device
 from codelewm.index.search import load_index
 from codelewm.index.shards import read_split
 from codelewm.model.infer import encode_after, predict_after
-from codelewm.score import Scorer
+from codelewm.score import CandidateError, InputError, Scorer
 from codelewm.stageio import Funnel, write_manifest, write_metrics
 from codelewm.stats import bootstrap_ci, paired_bootstrap_lift
 from codelewm.train.collapse import collapse_metrics
@@ -103,7 +103,9 @@ def _surprise(scorers: dict[str, Scorer], rows: list[dict[str, Any]], cfg: Evalu
 def _downstream(scorers: dict[str, Any], problems_path: Path, cfg: DownstreamConfig, n_bootstrap: int) -> tuple[dict, list[dict]]:
     from codelewm.downstream.evaluate import evaluate_downstream  # the DOWNSTREAM engineer's interface
 
-    section, details = evaluate_downstream(problems_path, scorers, cfg, n_bootstrap=n_bootstrap)
+    section, details = evaluate_downstream(
+        problems_path, scorers, cfg, n_bootstrap=n_bootstrap, out_of_scope=(InputError, CandidateError)
+    )
     return section, list(details)
 
 

@@ -54,9 +54,21 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     return torch.device("cpu")
 
 
+def _training_code_hash() -> str:
+    """sha256 of the model and training sources: a checkpoint written by other code is not resumed."""
+    h = hashlib.sha256()
+    pkg = Path(__file__).resolve().parents[1]
+    for sub in ("model", "train"):
+        for f in sorted((pkg / sub).glob("*.py")):
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
 def run_hash(spec: ModelSpec, mcfg: ModelConfig, tcfg: TrainConfig, data_hash: str, world: int) -> str:
     """Identity of a training run: a checkpoint is resumed only by the run that wrote it."""
-    blob = {"spec": spec.to_json(), "model": to_dict(mcfg), "train": to_dict(tcfg), "data": data_hash, "world": world}
+    blob = {"spec": spec.to_json(), "model": to_dict(mcfg), "train": to_dict(tcfg), "data": data_hash, "world": world,
+            "code": _training_code_hash()}
     blob["train"].pop("checkpoint_every")  # checkpoint cadence does not change the result
     return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

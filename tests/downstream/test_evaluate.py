@@ -83,3 +83,37 @@ def test_empty_problems_file_fails(tmp_path: Path) -> None:
     (tmp_path / "p.jsonl").write_text("")
     with pytest.raises(ValueError, match="no downstream problems"):
         evaluate_downstream(tmp_path / "p.jsonl", {}, DownstreamConfig(), n_bootstrap=10)
+
+
+def test_out_of_scope_problems_are_excluded_for_every_method(tmp_path):
+    from codelewm.config import DownstreamConfig
+    from codelewm.downstream.evaluate import evaluate_downstream
+
+    class TooLong(ValueError):
+        pass
+
+    problems = [
+        {"task_id": f"t{i}", "before": "def f():\n    return 0\n", "instruction": "return one",
+         "candidates": [{"code": "def f():\n    return 1\n", "passed": True},
+                        {"code": "def f():\n    return 2\n", "passed": False}]}
+        for i in range(4)
+    ]
+    path = tmp_path / "p.jsonl"
+    path.write_text("".join(json.dumps(p) + "\n" for p in problems))
+    calls = []
+
+    def model(p):
+        calls.append(p["task_id"])
+        if p["task_id"] == "t0":
+            raise TooLong("state_too_long: 300 > 256 tokens")
+        return [0.0, 1.0]
+
+    section, details = evaluate_downstream(path, {"model": model}, DownstreamConfig(), n_bootstrap=50, out_of_scope=(TooLong,))
+    assert section["n_problems"] == 3 and section["n_problems_total"] == 4
+    assert section["excluded"] == {"TooLong:state_too_long": 1}
+    assert {d["task_id"] for d in details} == {"t1", "t2", "t3"}  # excluded for every method
+    assert section["pass_at_1"]["model"]["value"] == 1.0
+    assert sorted(calls) == ["t0", "t1", "t2", "t3"]  # each problem scored once by the model
+    with pytest.raises(ZeroDivisionError):  # an error that is not declared out of scope propagates
+        evaluate_downstream(path, {"model": lambda p: 1 / 0 if p["task_id"] == "t1" else [0.0, 1.0]},
+                            DownstreamConfig(), n_bootstrap=50, out_of_scope=(TooLong,))
