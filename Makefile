@@ -24,12 +24,15 @@ bootstrap: $(STAMP)
 repro: bootstrap
 	source $(VENV)/bin/activate && dvc repro
 
-# Whole suite, slow end-to-end tests included (CI runs this).
+# Whole suite, slow end-to-end tests included (CI runs this). Tests that start sandboxed processes
+# run serially afterwards: concurrent sandboxes share uid nobody's process limit.
 test: bootstrap
-	source $(VENV)/bin/activate && python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	source $(VENV)/bin/activate && python -m pytest -n 2 -m "not sandbox" $(PYTEST_ARGS)
+	source $(VENV)/bin/activate && python -m pytest -m sandbox $(PYTEST_ARGS)
 
 test-fast: bootstrap
-	source $(VENV)/bin/activate && python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
+	source $(VENV)/bin/activate && python -m pytest -n 2 -m "not slow and not sandbox" $(PYTEST_ARGS)
+	source $(VENV)/bin/activate && python -m pytest -m "sandbox and not slow" $(PYTEST_ARGS)
 
 bench: bootstrap
 	source $(VENV)/bin/activate && python -m codelewm.bench all

@@ -144,8 +144,8 @@ def run_evaluate(
     control = Scorer.load(control_dir, device=device, batch_size=eval_cfg.batch_size)
     if control.action != "none":
         raise ValueError(f"{control_dir} is not a no-action control (action={control.action!r})")
-    if main.action == "none":
-        raise ValueError(f"{model_dir} is a no-action model; the main model must use an action")
+    # main.action == "none" is the `dvc exp run -S model.action=none` ablation: it is evaluated the
+    # same way; its shuffled-action control then equals the model (the action is never read).
 
     test = read_split(Path(shards_dir), "test")
     if len(test) < 2:

@@ -13,6 +13,10 @@ from codelewm.downstream.build import build_problem, build_problems, run_downstr
 from codelewm.downstream.problems import Task, harness_program
 from codelewm.sandbox.runner import run_python
 
+# Starts sandboxed (uid nobody) processes: `make test` runs these serially, because concurrent
+# sandboxes share nobody's process limit and the containment checks look for nobody processes host-wide.
+pytestmark = pytest.mark.sandbox
+
 CFG = DownstreamConfig(min_candidates=3, max_candidates=5, timeout_s=3.0, cpu_s=2, workers=1)
 PROGRAM = (
     "def clipped_sum(values, limit):\n"

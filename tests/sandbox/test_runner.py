@@ -19,6 +19,10 @@ import pytest
 
 from codelewm.sandbox.runner import NOBODY_UID, SandboxLimits, isolation, run_python
 
+# Starts sandboxed (uid nobody) processes: `make test` runs these serially, because concurrent
+# sandboxes share nobody's process limit and the containment checks look for nobody processes host-wide.
+pytestmark = pytest.mark.sandbox
+
 FAST = SandboxLimits(timeout_s=3.0, cpu_s=1, memory_mb=256, max_file_mb=1, max_procs=32)
 OS_LAYER = "uid" in isolation().split("+") or "netns" in isolation()
 GUARDS = [True, pytest.param(False, marks=pytest.mark.skipif(not OS_LAYER, reason=f"isolation={isolation()}"))]
