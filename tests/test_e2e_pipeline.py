@@ -96,6 +96,7 @@ def test_dvc_repro_end_to_end(tmp_path: Path) -> None:
     base = [r for r in rows if r["baseline"] and r["action"] == "text"]
     ablation = [r for r in rows if not r["baseline"] and r["action"] == "none"]
     assert base and ablation, rows
-    # the ablation really retrained and re-evaluated: its metrics are there and differ from the baseline's
-    assert ablation[0]["sibling R@1"] is not None
-    assert (ablation[0]["sibling R@1"], ablation[0]["sibling MRR"]) != (base[0]["sibling R@1"], base[0]["sibling MRR"])
+    # the ablation really retrained (its held-out loss differs: the model never saw the action) and was
+    # re-evaluated (retrieval metrics present; on this tiny test split they may coincide with the baseline's)
+    assert ablation[0]["sibling R@1"] is not None and ablation[0]["val pred loss"] is not None
+    assert ablation[0]["val pred loss"] != base[0]["val pred loss"]
