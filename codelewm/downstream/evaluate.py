@@ -52,7 +52,8 @@ def score_method(problems: list[dict[str, Any]], scorer: Scorer) -> np.ndarray:
 
 def _reason(e: Exception) -> str:
     """Short reason code of an out-of-scope error ("state_too_long: ..." -> "state_too_long")."""
-    msg = str(e).split(": ", 1)[-1] if str(e).startswith("before file: ") else str(e)
+    msg = getattr(e, "reason", None) or str(e)  # CandidateError carries .reason beside the candidate name
+    msg = msg.removeprefix("before file: ")
     return f"{type(e).__name__}:{msg.split(':', 1)[0].strip()[:60]}"
 
 

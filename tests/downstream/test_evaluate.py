@@ -92,6 +92,11 @@ def test_out_of_scope_problems_are_excluded_for_every_method(tmp_path):
     class TooLong(ValueError):
         pass
 
+    class BadCandidate(ValueError):
+        def __init__(self, name: str, reason: str):
+            super().__init__(f"candidate {name}: {reason}")
+            self.reason = reason
+
     problems = [
         {"task_id": f"t{i}", "before": "def f():\n    return 0\n", "instruction": "return one",
          "candidates": [{"code": "def f():\n    return 1\n", "passed": True},
@@ -106,12 +111,15 @@ def test_out_of_scope_problems_are_excluded_for_every_method(tmp_path):
         calls.append(p["task_id"])
         if p["task_id"] == "t0":
             raise TooLong("state_too_long: 300 > 256 tokens")
+        if p["task_id"] == "t1":
+            raise BadCandidate("t1#0", "symbol_not_found: f")
         return [0.0, 1.0]
 
-    section, details = evaluate_downstream(path, {"model": model}, DownstreamConfig(), n_bootstrap=50, out_of_scope=(TooLong,))
-    assert section["n_problems"] == 3 and section["n_problems_total"] == 4
-    assert section["excluded"] == {"TooLong:state_too_long": 1}
-    assert {d["task_id"] for d in details} == {"t1", "t2", "t3"}  # excluded for every method
+    section, details = evaluate_downstream(path, {"model": model}, DownstreamConfig(), n_bootstrap=50, out_of_scope=(TooLong, BadCandidate))
+    assert section["n_problems"] == 2 and section["n_problems_total"] == 4
+    # reason codes, not candidate names, so exclusions aggregate
+    assert section["excluded"] == {"BadCandidate:symbol_not_found": 1, "TooLong:state_too_long": 1}
+    assert {d["task_id"] for d in details} == {"t2", "t3"}  # excluded for every method
     assert section["pass_at_1"]["model"]["value"] == 1.0
     assert sorted(calls) == ["t0", "t1", "t2", "t3"]  # each problem scored once by the model
     with pytest.raises(ZeroDivisionError):  # an error that is not declared out of scope propagates
