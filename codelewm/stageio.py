@@ -70,13 +70,12 @@ class QuarantineWriter:
         self.path = Path(path)
         self.stage = stage
         self.funnel = funnel
-        self._rows: list[dict[str, Any]] = []
-        self._writer: pq.ParquetWriter | None = None
+        self._out = RecordWriter(self.path, QUARANTINE_SCHEMA)
 
     def add(self, row_id: str, reason: str, detail: str, source: str, payload: bytes | str) -> None:
         if isinstance(payload, str):
             payload = payload.encode("utf-8", "surrogatepass")
-        self._rows.append(
+        self._out.write(
             {
                 "id": row_id,
                 "stage": self.stage,
@@ -87,26 +86,9 @@ class QuarantineWriter:
             }
         )
         self.funnel.drop(reason)
-        if len(self._rows) >= 1024:
-            self._flush()
-
-    def _flush(self) -> None:
-        if not self._rows:
-            return
-        table = pa.Table.from_pylist(self._rows, schema=QUARANTINE_SCHEMA)
-        if self._writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(self.path, QUARANTINE_SCHEMA)
-        self._writer.write_table(table)
-        self._rows = []
 
     def close(self) -> None:
-        self._flush()
-        if self._writer is None:  # always write the file so DVC outs exist
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(QUARANTINE_SCHEMA.empty_table(), self.path)
-        else:
-            self._writer.close()
+        self._out.close()  # always writes the file (empty when nothing was dropped) so DVC outs exist
 
     def __enter__(self) -> QuarantineWriter:
         return self
