@@ -1,6 +1,8 @@
+import gc
 import json
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -11,6 +13,8 @@ from codelewm.stageio import (
     QuarantineWriter,
     RecordWriter,
     iter_records,
+    read_rows,
+    streaming_gc,
     verify_manifest,
     write_manifest,
     write_metrics,
@@ -60,6 +64,42 @@ def test_writers_stream_and_quarantine_counts(tmp_path: Path) -> None:
     assert qt.schema.equals(QUARANTINE_SCHEMA) and qt.column("payload")[0].as_py() == b"\xff\xfe"
     assert [r["id"] for r in iter_records(tmp_path / "t.parquet", batch_rows=2)] == [_row(i)["id"] for i in range(5)]
     assert funnel.as_dict()["in"] == 6
+
+
+def test_read_rows_by_index_across_row_groups(tmp_path: Path) -> None:
+    with RecordWriter(tmp_path / "t.parquet", TRANSITION_SCHEMA, batch_rows=2) as w:  # 4 row groups
+        for i in range(7):
+            w.write(_row(i))
+    got = list(read_rows(tmp_path / "t.parquet", [0, 3, 4, 6]))
+    assert [(i, r["id"]) for i, r in got] == [(i, _row(i)["id"]) for i in (0, 3, 4, 6)]
+    assert got[1][1] == _row(3)  # the full row, every column
+    assert list(read_rows(tmp_path / "t.parquet", [])) == []
+    with pytest.raises(IndexError):
+        list(read_rows(tmp_path / "t.parquet", [6, 7]))
+    with pytest.raises(ValueError, match="ascending"):
+        list(read_rows(tmp_path / "t.parquet", [3, 1]))
+
+
+def test_record_writer_missing_key_is_null(tmp_path: Path) -> None:
+    schema = pa.schema([("a", pa.string()), ("b", pa.list_(pa.string()))])
+    with RecordWriter(tmp_path / "t.parquet", schema) as w:
+        w.write({"a": "x", "b": ["1", "2"]})
+        w.write({"a": "y"})
+    assert pq.read_table(tmp_path / "t.parquet").to_pylist() == [{"a": "x", "b": ["1", "2"]}, {"a": "y", "b": None}]
+
+
+def test_streaming_gc_raises_young_threshold_and_restores() -> None:
+    before = gc.get_threshold()
+
+    @streaming_gc(young_threshold=before[0] + 1000)
+    def inside() -> tuple[int, ...]:
+        return gc.get_threshold()
+
+    assert inside() == (before[0] + 1000, *before[1:])
+    assert gc.get_threshold() == before
+    with pytest.raises(RuntimeError), streaming_gc():
+        raise RuntimeError("boom")
+    assert gc.get_threshold() == before
 
 
 def test_empty_writers_still_write_files(tmp_path: Path) -> None:

@@ -42,7 +42,14 @@ from codelewm.config import DedupConfig
 from codelewm.data.codestate import ExtractError, edited_symbol_sources, find_changed_symbol
 from codelewm.data.minhash import UnionFind, candidate_pairs, choose_bands, exact_jaccard, signatures
 from codelewm.records import SPLITS, TRANSITION_SCHEMA
-from codelewm.stageio import Funnel, QuarantineWriter, iter_records, write_manifest, write_metrics
+from codelewm.stageio import (
+    Funnel,
+    QuarantineWriter,
+    iter_records,
+    streaming_gc,
+    write_manifest,
+    write_metrics,
+)
 
 STAGE = "dedup"
 
@@ -112,6 +119,7 @@ def _locate(row: dict[str, Any]) -> tuple[str, str]:
     return before_src, after_src
 
 
+@streaming_gc()
 def run_dedup(cfg: DedupConfig, input_path: Path, out_dir: Path) -> dict[str, Any]:
     """Filter ``input_path`` transitions and assign splits; writes transitions/quarantine/metrics/manifest."""
     input_path, out_dir = Path(input_path), Path(out_dir)
