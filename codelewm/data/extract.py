@@ -5,17 +5,21 @@ scorer/downstream code uses it for candidates, so both are tokenized identically
 
 Truncation policy: a state over ``max_state_tokens`` first loses context lines (imports, then sibling
 signatures; class headers stay), the budget read off per-line token counts and re-checked on the real
-encoding; if the headers plus the symbol alone do not fit, the row is quarantined with ``state_too_long`` (the symbol is never cut: a
-truncated function is a different state). Actions are truncated to ``max_action_tokens``.
+encoding; if the headers plus the symbol alone do not fit, the row is quarantined with
+``state_too_long`` (the symbol is never cut: a truncated function is a different state). Actions are
+truncated to ``max_action_tokens``.
 
 Changed-line mask: the normalized before/after state lines are aligned with ``difflib``; a token of the
-FINAL after ids is marked iff its character span (tokenizer offsets) overlaps the content of an
-after-line that was replaced or inserted. Normalization runs first, so pure re-indentation is not a
-change.
+FINAL after ids is marked iff its character span overlaps the content of an after-line that was
+replaced or inserted. Normalization runs first, so pure re-indentation is not a change. States are
+encoded line by line through an exact cache (:mod:`codelewm.data.line_encoder`), which also gives
+each token's line span.
 
 Two streaming passes: pass 1 extracts every row's CodeStates once (``ast`` work), spills them to a
-temporary Parquet file and feeds the train split's texts to the BPE trainer (the tokenizer never sees
-val/test); pass 2 tokenizes from the spill and writes examples or quarantines with the reason.
+temporary Parquet file together with the row's small columns and feeds the train split's texts to the
+BPE trainer (the tokenizer never sees val/test); pass 2 tokenizes from the spill alone and writes
+examples; dropped rows are quarantined at the end with their full input row, read back from only the
+row groups that hold them.
 """
 
 from __future__ import annotations
@@ -44,9 +48,19 @@ from codelewm.data.codestate import (
     parse_fragment,
 )
 from codelewm.data.editops import edit_ops
+from codelewm.data.line_encoder import LineEncoder, StateEncoding, spans_from_offsets
 from codelewm.data.tokenizer import PAD_ID, load_tokenizer, train_tokenizer
 from codelewm.records import EXAMPLE_SCHEMA, SCHEMA_VERSION, SPLITS
-from codelewm.stageio import Funnel, QuarantineWriter, RecordWriter, iter_records, write_manifest, write_metrics
+from codelewm.stageio import (
+    Funnel,
+    QuarantineWriter,
+    RecordWriter,
+    iter_records,
+    read_rows,
+    streaming_gc,
+    write_manifest,
+    write_metrics,
+)
 
 STAGE = "extract"
 COMMENT_ONLY_OP = "edit comment"  # text changed but the AST did not (comments, docstring whitespace)
@@ -66,31 +80,56 @@ def states_for(before_file: str, after_file: str, symbol: str = "") -> tuple[str
     return symbol, before, after, ops
 
 
+def changed_after_lines(opcodes: list[tuple[str, int, int, int, int]], n_after: int) -> np.ndarray:
+    """Per after-line flag: the line was replaced or inserted (``difflib`` opcodes over lines)."""
+    changed = np.zeros(n_after, dtype=np.int64)
+    for tag, _i1, _i2, j1, j2 in opcodes:
+        if tag in ("replace", "insert"):
+            changed[j1:j2] = 1
+    return changed
+
+
 def changed_line_mask(before_text: str, after_text: str, offsets: list[tuple[int, int]]) -> list[int]:
     """1 for each after-token whose char span overlaps the content of a replaced/inserted after-line.
 
     A line's content excludes its trailing newline, so a whitespace token "\n    " that starts on the
     newline of an unchanged line and carries the indentation of a changed line is marked, and one that
-    carries the indentation of an unchanged line is not.
+    carries the indentation of an unchanged line is not. (Reference form over explicit offsets; the
+    featurizer gets the same spans from :class:`~codelewm.data.line_encoder.LineEncoder`.)
     """
     a_lines, b_lines = before_text.split("\n"), after_text.split("\n")
-    changed = np.zeros(len(b_lines) + 1, dtype=np.int64)
-    sm = difflib.SequenceMatcher(None, a_lines, b_lines, autojunk=False)
-    for tag, _i1, _i2, j1, j2 in sm.get_opcodes():
-        if tag in ("replace", "insert"):
-            changed[j1:j2] = 1
-    if not offsets:
-        return []
-    lens = np.array([len(x) for x in b_lines], dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum(lens + 1)[:-1]])
-    off = np.asarray(offsets, dtype=np.int64)
-    first = np.searchsorted(starts, off[:, 0], side="right") - 1
-    # a token starting exactly on a line's newline begins its content on the next line
-    first = first + (off[:, 0] >= starts[first] + lens[first])
-    last = np.searchsorted(starts, np.maximum(off[:, 1] - 1, off[:, 0]), side="right") - 1
-    csum = np.concatenate([[0], np.cumsum(changed)])
-    hit = (csum[np.maximum(last, first - 1) + 1] - csum[np.minimum(first, last + 1)]) > 0
-    return hit.astype(np.int8).tolist()
+    opcodes = difflib.SequenceMatcher(None, a_lines, b_lines, autojunk=False).get_opcodes()
+    first, last, counts = spans_from_offsets(after_text, offsets)
+    enc = StateEncoding([0] * len(offsets), first, last, counts)
+    return enc.mask(changed_after_lines(opcodes, len(b_lines)))
+
+
+def unified_diff(sm: difflib.SequenceMatcher, a: list[str], b: list[str], n: int = 3) -> str:
+    """``difflib.unified_diff(a, b, "before", "after", lineterm="")`` joined by newlines, formatted from
+    the caller's matcher so the diff and the mask share one line alignment (and one ``difflib`` pass).
+    The matcher runs with ``autojunk=False``: identical to ``unified_diff`` below 200 lines (states are
+    far shorter under ``max_state_tokens``), and no popularity heuristic above."""
+
+    def rng(start: int, stop: int) -> str:
+        length = stop - start
+        if length == 1:
+            return f"{start + 1}"
+        return f"{start + 1 if length else start},{length}"
+
+    out: list[str] = []
+    for group in sm.get_grouped_opcodes(n):
+        if not out:
+            out += ["--- before", "+++ after"]
+        out.append(f"@@ -{rng(group[0][1], group[-1][2])} +{rng(group[0][3], group[-1][4])} @@")
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                out += [" " + line for line in a[i1:i2]]
+                continue
+            if tag in ("replace", "delete"):
+                out += ["-" + line for line in a[i1:i2]]
+            if tag in ("replace", "insert"):
+                out += ["+" + line for line in b[j1:j2]]
+    return "\n".join(out)
 
 
 class Featurizer:
@@ -101,10 +140,11 @@ class Featurizer:
         self.cfg = cfg
         self.pad_id: int = PAD_ID
         self.vocab_size: int = tokenizer.get_vocab_size()
+        self.lines = LineEncoder(tokenizer)  # exact per-line cache: states share most of their lines
         # siblings share their before-state: cache its fitted encoding (or its failure) by value
-        self._fit_cache: dict[CodeState, tuple[str, Any] | ExtractError] = {}
+        self._fit_cache: dict[CodeState, tuple[str, StateEncoding] | ExtractError] = {}
 
-    def _fit_cached(self, state: CodeState) -> tuple[str, Any]:
+    def _fit_cached(self, state: CodeState) -> tuple[str, StateEncoding]:
         hit = self._fit_cache.get(state)
         if hit is None:
             try:
@@ -122,24 +162,22 @@ class Featurizer:
     def from_file(cls, tokenizer_path: Path | str, cfg: ExtractConfig) -> Featurizer:
         return cls(load_tokenizer(tokenizer_path), cfg)
 
-    def _fit(self, state: CodeState) -> tuple[str, Any]:
+    def _fit(self, state: CodeState) -> tuple[str, StateEncoding]:
         """Render under the token budget: drop context lines, never the symbol.
 
-        Token counts per line are read off the full encoding's offsets to pick the context budget in one
-        step (per-line counts are nearly additive: the pre-tokenizer splits at whitespace); the choice is
-        re-checked on the real encoding and lowered until it fits, so the result is exact.
+        The context budget is picked in one step from the full render's per-line token counts (nearly
+        additive: the pre-tokenizer splits at whitespace), then re-checked on the real encoding and
+        lowered until it fits, so the result is exact.
         """
         limit = self.cfg.max_state_tokens
         k = min(self.cfg.max_context_lines, len(state.headers) + state.n_optional)
         text = state.render(k)
-        enc = self.tok.encode(text, add_special_tokens=False)
-        if len(enc.ids) <= limit:
+        enc = self.lines.encode(text)
+        if len(enc) <= limit:
             return text, enc
         imps, sibs = state.context(k)
         ni, nh, ns = len(imps), len(state.headers), len(sibs)
-        starts = np.cumsum([0] + [len(x) + 1 for x in text.split("\n")[:-1]])
-        tok_line = np.searchsorted(starts, [o[0] for o in enc.offsets], side="right") - 1
-        per_line = np.bincount(tok_line, minlength=len(starts))
+        per_line = enc.line_tokens
         fixed = int(per_line[ni : ni + nh].sum() + per_line[ni + nh + ns :].sum())  # headers + symbol
         budget, j = limit - fixed, nh
         for c in per_line[ni + nh : ni + nh + ns].tolist() + per_line[:ni].tolist():  # render() priority
@@ -149,15 +187,15 @@ class Featurizer:
             j += 1
         while True:
             text = state.render(j)
-            enc = self.tok.encode(text, add_special_tokens=False)
-            if len(enc.ids) <= limit:
+            enc = self.lines.encode(text)
+            if len(enc) <= limit:
                 return text, enc
             if j <= len(state.headers):
-                raise ExtractError("state_too_long", f"symbol + class headers are {len(enc.ids)} > {limit} tokens")
+                raise ExtractError("state_too_long", f"symbol + class headers are {len(enc)} > {limit} tokens")
             j -= 1
 
-    def fit_state(self, state: CodeState) -> tuple[str, Any]:
-        """Public form of the budget fitting: (state text, tokenizers Encoding); raises ExtractError."""
+    def fit_state(self, state: CodeState) -> tuple[str, StateEncoding]:
+        """Public form of the budget fitting: (state text, its encoding); raises ExtractError."""
         return self._fit_cached(state)
 
     def featurize_query(self, before_file: str, instruction: str, symbol: str) -> dict[str, Any]:
@@ -195,24 +233,28 @@ class Featurizer:
         if b_text == a_text:
             raise ExtractError("no_state_change", "before and after states are identical after normalization")
         ops = ops or [COMMENT_ONLY_OP]
-        diff = "\n".join(difflib.unified_diff(b_text.split("\n"), a_text.split("\n"), "before", "after", lineterm=""))
+        b_lines, a_lines = b_text.split("\n"), a_text.split("\n")
+        sm = difflib.SequenceMatcher(None, b_lines, a_lines, autojunk=False)
         return {
             "symbol": symbol,
             "before_state": b_text,
             "after_state": a_text,
             "edit_ops": ops,
-            "diff": diff,
+            "diff": unified_diff(sm, b_lines, a_lines),
             "before_ids": b_enc.ids,
             "after_ids": a_enc.ids,
-            "after_mask": changed_line_mask(b_text, a_text, a_enc.offsets),
+            "after_mask": a_enc.mask(changed_after_lines(sm.get_opcodes(), len(a_lines))),
             "action_ids": self.encode_action(instruction),
             "edit_op_ids": self.encode_action(" ; ".join(ops)),
         }
 
 
 _STATE_FIELDS = ("imports", "headers", "siblings", "symbol")
+# input columns pass 2 copies into the example (read once in pass 1 and carried by the spill)
+_KEEP_COLS = ("id", "split", "source", "repo", "path", "license", "op", "before_key", "instruction")
 _SPILL_SCHEMA = pa.schema(
-    [("reason", pa.string()), ("detail", pa.string()), ("symbol", pa.string()), ("ops", pa.list_(pa.string()))]
+    [(c, pa.string()) for c in _KEEP_COLS]
+    + [("reason", pa.string()), ("detail", pa.string()), ("symbol", pa.string()), ("ops", pa.list_(pa.string()))]
     + [
         (f"{side}_{f}", pa.large_string() if f == "symbol" else pa.list_(pa.string()))
         for side in "ba"
@@ -222,14 +264,16 @@ _SPILL_SCHEMA = pa.schema(
 
 
 def _extract_pass(input_path: Path, spill: Path, cfg: ExtractConfig, counts: Counter[str]) -> Iterator[str]:
-    """Pass 1: extract every row's CodeStates once, spill them to ``spill`` (so pass 2 does not redo
-    the ``ast`` work), and yield the tokenizer corpus: train-split states (each before-state once),
-    instructions and op strings. Failures are spilled with their reason and quarantined in pass 2."""
+    """Pass 1: extract every row's CodeStates once, spill them with the row's small columns to ``spill``
+    (so pass 2 neither redoes the ``ast`` work nor re-reads the files), and yield the tokenizer corpus:
+    train-split states (each before-state once), instructions and op strings. Failures are spilled
+    with their reason and quarantined in pass 2."""
     seen_before: set[str] = set()
-    cols = ["split", "before_key", "before_file", "after_file", "instruction", "symbol"]
+    cols = [*_KEEP_COLS, "before_file", "after_file", "symbol"]
     with RecordWriter(spill, _SPILL_SCHEMA) as writer:
         for row in iter_records(input_path, columns=cols):
-            rec: dict[str, Any] = {"reason": "", "detail": "", "symbol": "", "ops": []}
+            rec: dict[str, Any] = {k: row[k] for k in _KEEP_COLS}
+            rec.update(reason="", detail="", symbol="", ops=[])
             rec.update({f"{side}_{f}": [] if f != "symbol" else "" for side in "ba" for f in _STATE_FIELDS})
             try:
                 sym, before, after, ops = states_for(row["before_file"], row["after_file"], row["symbol"])
@@ -255,6 +299,7 @@ def _unspill(rec: dict[str, Any], side: str) -> CodeState:
     return CodeState(*(tuple(rec[f"{side}_{f}"]) if f != "symbol" else rec[f"{side}_{f}"] for f in _STATE_FIELDS))
 
 
+@streaming_gc()
 def run_extract(cfg: ExtractConfig, input_path: Path, out_dir: Path) -> dict[str, Any]:
     """Train the tokenizer on the train split, then featurize every row (or quarantine it)."""
     input_path, out_dir = Path(input_path), Path(out_dir)
@@ -271,13 +316,15 @@ def run_extract(cfg: ExtractConfig, input_path: Path, out_dir: Path) -> dict[str
         funnel = Funnel(STAGE)
         per_split: Counter[str] = Counter()
         n_tokens = n_masked = 0
-        keep_cols = ["id", "split", "source", "repo", "path", "license", "op", "before_key", "instruction"]
+        # (input row index, reason, detail) of each dropped row; their full payloads are read back at
+        # the end from just the row groups that hold them (small tuples, never the files themselves)
+        dropped: list[tuple[int, str, str]] = []
         with (
             QuarantineWriter(out_dir / "quarantine.parquet", STAGE, funnel) as quarantine,
             RecordWriter(out_dir / "examples.parquet", EXAMPLE_SCHEMA) as writer,
         ):
-            for full, rec in zip(iter_records(input_path), iter_records(spill), strict=True):
-                row = {k: full[k] for k in keep_cols}
+            for i, rec in enumerate(iter_records(spill)):
+                row = {k: rec[k] for k in _KEEP_COLS}
                 reason, detail = rec["reason"], rec["detail"]
                 if row["split"] not in SPLITS:
                     reason, detail = "unassigned_split", f"split={row['split']!r}"
@@ -289,13 +336,16 @@ def run_extract(cfg: ExtractConfig, input_path: Path, out_dir: Path) -> dict[str
                     except ExtractError as e:
                         reason, detail = e.reason, e.detail
                 if f is None:
-                    quarantine.add(row["id"], reason, detail, row["source"], json.dumps(full, ensure_ascii=False))
+                    dropped.append((i, reason, detail))
                     continue
                 writer.write({"schema_version": SCHEMA_VERSION, **row, **f})
                 funnel.keep()
                 per_split[row["split"]] += 1
                 n_tokens += len(f["after_ids"])
                 n_masked += sum(f["after_mask"])
+            payloads = read_rows(input_path, [d[0] for d in dropped])
+            for (_, reason, detail), (_, full) in zip(dropped, payloads, strict=True):
+                quarantine.add(full["id"], reason, detail, full["source"], json.dumps(full, ensure_ascii=False))
     finally:
         spill.unlink(missing_ok=True)
     t2 = time.perf_counter()
