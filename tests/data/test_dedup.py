@@ -96,3 +96,21 @@ def test_neardup_bench_smoke() -> None:
     res = CliRunner().invoke(cli, ["--only", "neardup", "--docs", "2000", "--baseline-docs", "100"])
     assert res.exit_code == 0, res.output
     assert "recall(planted" in res.output and "docs/s=" in res.output
+
+
+def test_pipeline_bench_smoke(tmp_path: Path) -> None:
+    """The data-path bench runs every stage in a fresh spawned process on a tiny synthetic source."""
+    import yaml
+    from click.testing import CliRunner
+
+    from codelewm.data.bench import cli
+
+    params = yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text())
+    params["ingest"]["synthetic"].update(max_files=6, max_before_states=12)
+    params["extract"].update(vocab_size=300, min_frequency=1)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    res = CliRunner().invoke(cli, ["--only", "pipeline", "--repeat", "1", "--params", str(tmp_path / "params.yaml")])
+    assert res.exit_code == 0, res.output
+    for name in ("ingest", "license-gate", "dedup", "extract", "pack", "extract+pack", "data path"):
+        assert name in res.output
+    assert "reference: ast.parse" in res.output and "best of 1 runs" in res.output
