@@ -114,3 +114,5 @@ def test_pipeline_bench_smoke(tmp_path: Path) -> None:
     for name in ("ingest", "license-gate", "dedup", "extract", "pack", "extract+pack", "data path"):
         assert name in res.output
     assert "reference: ast.parse" in res.output and "best of 1 runs" in res.output
+    bad = CliRunner().invoke(cli, ["--only", "pipeline", "--repeat", "0"])
+    assert bad.exit_code != 0 and "--repeat" in bad.output
