@@ -48,7 +48,7 @@ from codelewm.data.codestate import (
     parse_fragment,
 )
 from codelewm.data.editops import edit_ops
-from codelewm.data.line_encoder import LineEncoder, StateEncoding, spans_from_offsets
+from codelewm.data.line_encoder import LineEncoder, StateEncoding, span_mask, spans_from_offsets
 from codelewm.data.tokenizer import PAD_ID, load_tokenizer, train_tokenizer
 from codelewm.records import EXAMPLE_SCHEMA, SCHEMA_VERSION, SPLITS
 from codelewm.stageio import (
@@ -99,9 +99,8 @@ def changed_line_mask(before_text: str, after_text: str, offsets: list[tuple[int
     """
     a_lines, b_lines = before_text.split("\n"), after_text.split("\n")
     opcodes = difflib.SequenceMatcher(None, a_lines, b_lines, autojunk=False).get_opcodes()
-    first, last, counts = spans_from_offsets(after_text, offsets)
-    enc = StateEncoding([0] * len(offsets), first, last, counts)
-    return enc.mask(changed_after_lines(opcodes, len(b_lines)))
+    first, last, _ = spans_from_offsets(after_text, offsets)
+    return span_mask(first, last, changed_after_lines(opcodes, len(b_lines)))
 
 
 def unified_diff(sm: difflib.SequenceMatcher, a: list[str], b: list[str], n: int = 3) -> str:

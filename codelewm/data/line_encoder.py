@@ -52,10 +52,13 @@ class StateEncoding:
 
     def mask(self, changed: np.ndarray) -> list[int]:
         """1 for each token overlapping the content of a line with ``changed[line]`` true."""
-        if not self.ids:
-            return []
-        csum = np.concatenate([[0], np.cumsum(changed, dtype=np.int64)])
-        return (csum[self.last + 1] > csum[self.first]).astype(np.int8).tolist()
+        return span_mask(self.first, self.last, changed)
+
+
+def span_mask(first: np.ndarray, last: np.ndarray, changed: np.ndarray) -> list[int]:
+    """1 for each token whose content lines ``first..last`` include one with ``changed[line]`` true."""
+    csum = np.concatenate([[0], np.cumsum(changed, dtype=np.int64)])
+    return (csum[last + 1] > csum[first]).astype(np.int8).tolist()
 
 
 def spans_from_offsets(text: str, offsets: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
