@@ -113,6 +113,9 @@ def test_pipeline_bench_smoke(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     for name in ("ingest", "license-gate", "dedup", "extract", "pack", "extract+pack", "data path"):
         assert name in res.output
-    assert "reference: ast.parse" in res.output and "best of 1 runs" in res.output
+    assert "best of 1 runs" in res.output
+    for part in ("ast.parse before files", "ast.parse symbol fragments", "BPE training", "encode distinct lines"):
+        assert part in res.output
+    assert "extract cannot exceed" in res.output
     bad = CliRunner().invoke(cli, ["--only", "pipeline", "--repeat", "0"])
     assert bad.exit_code != 0 and "--repeat" in bad.output
