@@ -1,4 +1,5 @@
 import gc
+import weakref
 import json
 from pathlib import Path
 
@@ -13,8 +14,8 @@ from codelewm.stageio import (
     QuarantineWriter,
     RecordWriter,
     iter_records,
+    paused_gc,
     read_rows,
-    streaming_gc,
     verify_manifest,
     write_manifest,
     write_metrics,
@@ -88,18 +89,41 @@ def test_record_writer_missing_key_is_null(tmp_path: Path) -> None:
     assert pq.read_table(tmp_path / "t.parquet").to_pylist() == [{"a": "x", "b": ["1", "2"]}, {"a": "y", "b": None}]
 
 
-def test_streaming_gc_raises_young_threshold_and_restores() -> None:
-    before = gc.get_threshold()
+def test_paused_gc_disables_collects_periodically_and_restores(tmp_path: Path) -> None:
+    class Node:
+        pass
 
-    @streaming_gc(young_threshold=before[0] + 1000)
-    def inside() -> tuple[int, ...]:
-        return gc.get_threshold()
+    def cycle() -> weakref.ref:
+        n = Node()
+        n.self = n  # type: ignore[attr-defined]  # garbage only the cyclic GC frees
+        return weakref.ref(n)
 
-    assert inside() == (before[0] + 1000, *before[1:])
-    assert gc.get_threshold() == before
-    with pytest.raises(RuntimeError), streaming_gc():
+    assert gc.isenabled()
+    schema = pa.schema([("a", pa.string())])
+
+    @paused_gc(collect_every=3)
+    def stage() -> None:
+        assert not gc.isenabled()
+        ref = cycle()
+        with RecordWriter(tmp_path / "t.parquet", schema) as w:
+            w.write({"a": "1"})
+            w.write({"a": "2"})
+            assert ref() is not None  # no automatic collection while paused
+            w.write({"a": "3"})  # the third row triggers the safety-net collection
+            assert ref() is None
+
+    stage()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), paused_gc():
         raise RuntimeError("boom")
-    assert gc.get_threshold() == before
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()  # a GC that was off stays off
+    finally:
+        gc.enable()
 
 
 def test_empty_writers_still_write_files(tmp_path: Path) -> None:
@@ -124,3 +148,14 @@ def test_manifest_records_checksums_and_detects_changes(tmp_path: Path) -> None:
     assert verify_manifest(out / "manifest.json") == ["changed: a.txt"]
     with pytest.raises(FileNotFoundError):
         write_manifest(out, "s", [out / "missing"])
+
+
+def test_iter_records_shared_columns_decode_each_value_once(tmp_path: Path) -> None:
+    rows = [{"k": k, "file": f, "n": i} for i, (k, f) in enumerate([("a", "x" * 50), ("b", None), ("c", "x" * 50), ("d", "y")])]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "t.parquet")
+    got = list(iter_records(tmp_path / "t.parquet", batch_rows=3, shared=["file"]))
+    assert got == rows
+    assert got[0]["file"] is got[2]["file"]  # one string per distinct value in a batch
+    assert list(iter_records(tmp_path / "t.parquet", columns=["k"], shared=["file"])) == [{"k": r["k"]} for r in rows]
+    with pytest.raises(ValueError, match="absent"):
+        next(iter_records(tmp_path / "t.parquet", shared=["absent"]))

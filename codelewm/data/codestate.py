@@ -92,6 +92,26 @@ def _signature(node: ast.AST) -> tuple[str, str]:
     return f"{prefix} {node.name}({ast.unparse(node.args)}){ret}: ...", ""
 
 
+def _index_members(
+    body: list[ast.stmt], parent: str, depth: int, symbols: dict[str, Symbol], children: dict[str, tuple[str, ...]]
+) -> None:
+    """Record the functions/classes of ``body`` (recursing into classes). Module-level, not a recursive
+    closure: that would be a reference cycle per call, and extract runs with the cyclic GC paused."""
+    members = []
+    for n in body:
+        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        q = f"{parent}.{n.name}" if parent else n.name
+        start = min([n.lineno] + [d.lineno for d in n.decorator_list])
+        sig, header = _signature(n)
+        kind = "class" if isinstance(n, ast.ClassDef) else "function"
+        symbols[q] = Symbol(q, kind, start, n.end_lineno or n.lineno, depth, parent, sig, header)
+        members.append(q)
+        if isinstance(n, ast.ClassDef):
+            _index_members(n.body, q, depth + 1, symbols, children)
+    children[parent] = tuple(members)
+
+
 @functools.lru_cache(maxsize=256)
 def index_module(src: str) -> ModuleIndex:
     """Index top-level imports, functions, classes and (nested) class members of a module."""
@@ -99,23 +119,7 @@ def index_module(src: str) -> ModuleIndex:
     imports = tuple(ast.unparse(n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom)))
     symbols: dict[str, Symbol] = {}
     children: dict[str, tuple[str, ...]] = {}
-
-    def visit(body: list[ast.stmt], parent: str, depth: int) -> None:
-        members = []
-        for n in body:
-            if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                continue
-            q = f"{parent}.{n.name}" if parent else n.name
-            start = min([n.lineno] + [d.lineno for d in n.decorator_list])
-            sig, header = _signature(n)
-            kind = "class" if isinstance(n, ast.ClassDef) else "function"
-            symbols[q] = Symbol(q, kind, start, n.end_lineno or n.lineno, depth, parent, sig, header)
-            members.append(q)
-            if isinstance(n, ast.ClassDef):
-                visit(n.body, q, depth + 1)
-        children[parent] = tuple(members)
-
-    visit(tree.body, "", 0)
+    _index_members(tree.body, "", 0, symbols, children)
     lines = tuple(src.splitlines(keepends=True))
     offsets = tuple(itertools.accumulate((len(x) for x in lines), initial=0))
     return ModuleIndex(lines, offsets, imports, symbols, children)
@@ -179,26 +183,18 @@ def code_state(file_src: str, symbol: str, cfg: ExtractConfig) -> str:
     return build_state(index_module(file_src), symbol).render(cfg.max_context_lines)
 
 
-def _common_prefix(a: str, b: str) -> int:
-    lo, hi = 0, min(len(a), len(b))
-    while lo < hi:  # binary search with C-level slice compares: O(n log n) but fast in practice
-        mid = (lo + hi + 1) // 2
-        if a[:mid] == b[:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-def _common_suffix(a: str, b: str, limit: int) -> int:
-    lo, hi = 0, limit
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if a[len(a) - mid :] == b[len(b) - mid :]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
+def edit_within(before: str, after: str, start: int, end: int) -> bool:
+    """Whether ``after`` differs from ``before`` only inside ``before[start:end]``: with ``p`` the
+    length of their common prefix and the common suffix measured without overlapping it, whether
+    ``start <= p < end`` and the suffix covers ``before[end:]``. Decided with a few ``startswith`` /
+    ``endswith`` calls (C-level compares, one slice each) instead of measuring ``p`` and the suffix."""
+    if not after.startswith(before[:start]) or after.startswith(before[:end]):  # start <= p < end
+        return False
+    tail = len(before) - end
+    if not after.endswith(before[end:]):  # the common suffix is at least ``tail`` long...
+        return False
+    k = len(after) - tail  # ...and fits beside the prefix: p <= k
+    return k + 1 > min(len(before), len(after)) or not after.startswith(before[: k + 1])
 
 
 def edited_symbol_sources(
@@ -217,9 +213,7 @@ def edited_symbol_sources(
     sym = _lookup(bidx, symbol)
     before_src = symbol_source(bidx, symbol)
     offs, end = bidx.line_offsets[sym.start - 1], bidx.line_offsets[sym.end]
-    p = _common_prefix(before_file, after_file)
-    q = _common_suffix(before_file, after_file, min(len(before_file), len(after_file)) - p)
-    if offs <= p < end and len(before_file) - q <= end and before_src.endswith("\n"):
+    if edit_within(before_file, after_file, offs, end) and before_src.endswith("\n"):
         seg = after_file[offs : end + len(after_file) - len(before_file)]
         if not verify:
             return bidx, None, before_src, seg

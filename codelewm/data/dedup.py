@@ -46,7 +46,7 @@ from codelewm.stageio import (
     Funnel,
     QuarantineWriter,
     iter_records,
-    streaming_gc,
+    paused_gc,
     write_manifest,
     write_metrics,
 )
@@ -119,7 +119,7 @@ def _locate(row: dict[str, Any]) -> tuple[str, str]:
     return before_src, after_src
 
 
-@streaming_gc()
+@paused_gc()
 def run_dedup(cfg: DedupConfig, input_path: Path, out_dir: Path) -> dict[str, Any]:
     """Filter ``input_path`` transitions and assign splits; writes transitions/quarantine/metrics/manifest."""
     input_path, out_dir = Path(input_path), Path(out_dir)
@@ -129,7 +129,7 @@ def run_dedup(cfg: DedupConfig, input_path: Path, out_dir: Path) -> dict[str, An
     before_syms, after_syms = [], []
     seen: set[str] = set()
     cols = ["id", "before_key", "repo", "symbol", "before_file", "after_file", "instruction"]
-    for row in iter_records(input_path, columns=cols):
+    for row in iter_records(input_path, columns=cols, shared=["before_file"]):
         ids.append(row["id"])
         keys.append(row["before_key"])
         repos.append(row["repo"])

@@ -56,8 +56,8 @@ from codelewm.stageio import (
     QuarantineWriter,
     RecordWriter,
     iter_records,
+    paused_gc,
     read_rows,
-    streaming_gc,
     write_manifest,
     write_metrics,
 )
@@ -140,8 +140,9 @@ class Featurizer:
         self.pad_id: int = PAD_ID
         self.vocab_size: int = tokenizer.get_vocab_size()
         self.lines = LineEncoder(tokenizer)  # exact per-line cache: states share most of their lines
-        # siblings share their before-state: cache its fitted encoding (or its failure) by value
-        self._fit_cache: dict[CodeState, tuple[str, StateEncoding] | ExtractError] = {}
+        # siblings share their before-state: cache its fitted encoding (or its failure's reason and
+        # detail: a cached exception would keep its traceback's frames alive in a reference cycle)
+        self._fit_cache: dict[CodeState, tuple[str, StateEncoding] | tuple[None, tuple[str, str]]] = {}
 
     def _fit_cached(self, state: CodeState) -> tuple[str, StateEncoding]:
         hit = self._fit_cache.get(state)
@@ -149,13 +150,14 @@ class Featurizer:
             try:
                 hit = self._fit(state)
             except ExtractError as e:
-                hit = e
+                hit = (None, (e.reason, e.detail))
             if len(self._fit_cache) >= 4096:
                 self._fit_cache.clear()
             self._fit_cache[state] = hit
-        if isinstance(hit, ExtractError):
-            raise ExtractError(hit.reason, hit.detail)
-        return hit
+        text, enc = hit
+        if text is None:
+            raise ExtractError(*enc)
+        return text, enc
 
     @classmethod
     def from_file(cls, tokenizer_path: Path | str, cfg: ExtractConfig) -> Featurizer:
@@ -270,7 +272,7 @@ def _extract_pass(input_path: Path, spill: Path, cfg: ExtractConfig, counts: Cou
     seen_before: set[str] = set()
     cols = [*_KEEP_COLS, "before_file", "after_file", "symbol"]
     with RecordWriter(spill, _SPILL_SCHEMA) as writer:
-        for row in iter_records(input_path, columns=cols):
+        for row in iter_records(input_path, columns=cols, shared=["before_file"]):
             rec: dict[str, Any] = {k: row[k] for k in _KEEP_COLS}
             rec.update(reason="", detail="", symbol="", ops=[])
             rec.update({f"{side}_{f}": [] if f != "symbol" else "" for side in "ba" for f in _STATE_FIELDS})
@@ -298,7 +300,7 @@ def _unspill(rec: dict[str, Any], side: str) -> CodeState:
     return CodeState(*(tuple(rec[f"{side}_{f}"]) if f != "symbol" else rec[f"{side}_{f}"] for f in _STATE_FIELDS))
 
 
-@streaming_gc()
+@paused_gc()
 def run_extract(cfg: ExtractConfig, input_path: Path, out_dir: Path) -> dict[str, Any]:
     """Train the tokenizer on the train split, then featurize every row (or quarantine it)."""
     input_path, out_dir = Path(input_path), Path(out_dir)

@@ -15,7 +15,7 @@ from codelewm.config import IngestConfig
 from codelewm.data import quality
 from codelewm.data.sources.base import Quarantined, Source, payload_of
 from codelewm.records import TRANSITION_SCHEMA
-from codelewm.stageio import Funnel, QuarantineWriter, RecordWriter, streaming_gc, write_manifest, write_metrics
+from codelewm.stageio import Funnel, QuarantineWriter, RecordWriter, paused_gc, write_manifest, write_metrics
 
 STAGE = "ingest"
 _STR_FIELDS = tuple(f.name for f in TRANSITION_SCHEMA)
@@ -49,7 +49,7 @@ def check_transition(row: dict[str, Any]) -> str | None:
     )
 
 
-@streaming_gc()
+@paused_gc()
 def run_ingest(cfg: IngestConfig, out_dir: Path) -> dict[str, Any]:
     """Run the ingest stage into ``out_dir``; returns the metrics written to ``metrics.json``."""
     out_dir = Path(out_dir)

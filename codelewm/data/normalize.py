@@ -32,10 +32,13 @@ def parse_source(src: str) -> ast.Module:
     try:
         return ast.parse(src)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
-        raise ExtractError("unparsable", f"{type(e).__name__}: {e}") from None
+        detail = f"{type(e).__name__}: {e}"
     finally:
         if enabled:
             gc.enable()
+    # raised outside the handler: raising inside it would chain the parser's error, whose traceback
+    # holds this frame, which holds the error (a reference cycle per unparsable input)
+    raise ExtractError("unparsable", detail)
 
 
 def indent_of(text: str) -> int:
@@ -69,23 +72,7 @@ def reindent(raw: str) -> str:
     node = parse_fragment(raw)
     first = 1 if indent_of(raw) == 0 else 2  # raw line 1 is fragment-text line ``first``
     target: dict[int, int] = {}  # raw line (0-based) -> new column
-
-    def visit(stmts: list[ast.stmt], depth: int) -> None:
-        for st in stmts:
-            for d in getattr(st, "decorator_list", ()):
-                target.setdefault(d.lineno - first, 4 * depth)
-            target.setdefault(st.lineno - first, 4 * depth)
-            for field in ("body", "orelse", "finalbody"):
-                sub = getattr(st, field, None)
-                if isinstance(sub, list) and sub and isinstance(sub[0], ast.stmt):
-                    visit(sub, depth + 1)
-            for h in getattr(st, "handlers", ()):
-                target.setdefault(h.lineno - first, 4 * depth)
-                visit(h.body, depth + 1)
-            for c in getattr(st, "cases", ()):
-                visit(c.body, depth + 2)
-
-    visit([node], 0)
+    _statement_columns([node], 0, first, target)
     col_map: dict[int, int] = {}  # expanded column of statement lines seen so far -> new column
     out, shift = [], 0
     for i, line in enumerate(raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")):
@@ -102,6 +89,25 @@ def reindent(raw: str) -> str:
             shift = col_map[col] - col
         out.append(" " * max(0, col + shift) + stripped)
     return "\n".join(out)
+
+
+def _statement_columns(stmts: list[ast.stmt], depth: int, first: int, target: dict[int, int]) -> None:
+    """Fill ``target`` (raw line -> column) for statement, decorator and handler lines. A module-level
+    function, not a closure: a recursive closure is a reference cycle, garbage only the cyclic GC
+    frees, and extract runs with that GC paused (see :func:`codelewm.stageio.paused_gc`)."""
+    for st in stmts:
+        for d in getattr(st, "decorator_list", ()):
+            target.setdefault(d.lineno - first, 4 * depth)
+        target.setdefault(st.lineno - first, 4 * depth)
+        for field in ("body", "orelse", "finalbody"):
+            sub = getattr(st, field, None)
+            if isinstance(sub, list) and sub and isinstance(sub[0], ast.stmt):
+                _statement_columns(sub, depth + 1, first, target)
+        for h in getattr(st, "handlers", ()):
+            target.setdefault(h.lineno - first, 4 * depth)
+            _statement_columns(h.body, depth + 1, first, target)
+        for c in getattr(st, "cases", ()):
+            _statement_columns(c.body, depth + 2, first, target)
 
 
 def fragment_text(seg: str) -> str:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from codelewm.config import ExtractConfig
 from codelewm.data.codestate import (
     ExtractError,
     code_state,
+    edit_within,
     edited_symbol_sources,
     find_changed_symbol,
     index_module,
@@ -93,3 +96,30 @@ def test_fast_path_matches_full_parse(old: str, new: str) -> None:
     full_idx = index_module(after)
     sym = full_idx.symbols["clamp"]
     assert fast == "".join(full_idx.lines[sym.start - 1 : sym.end])
+
+
+def _edit_within_reference(before: str, after: str, start: int, end: int) -> bool:
+    """The definition, measured character by character."""
+    p = 0
+    while p < min(len(before), len(after)) and before[p] == after[p]:
+        p += 1
+    q, limit = 0, min(len(before), len(after)) - p
+    while q < limit and before[-1 - q] == after[-1 - q]:
+        q += 1
+    return start <= p < end and len(before) - q <= end
+
+
+def test_edit_within_matches_its_definition() -> None:
+    rng = random.Random(0)
+    checked = {True: 0, False: 0}
+    for _ in range(4000):
+        before = "".join(rng.choice("ab\n") for _ in range(rng.randint(0, 12)))
+        i = rng.randint(0, len(before))
+        j = rng.randint(i, len(before))
+        after = before[:i] + "".join(rng.choice("ab\n") for _ in range(rng.randint(0, 4))) + before[j:]
+        start = rng.randint(0, len(before))
+        end = rng.randint(start, len(before))
+        want = _edit_within_reference(before, after, start, end)
+        assert edit_within(before, after, start, end) == want, (before, after, start, end)
+        checked[want] += 1
+    assert min(checked.values()) > 200  # both outcomes exercised
