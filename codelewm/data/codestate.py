@@ -51,6 +51,7 @@ __all__ = [
     "build_state",
     "code_state",
     "edited_symbol_sources",
+    "file_state",
     "find_changed_symbol",
     "fragment_text",
     "index_module",
@@ -178,9 +179,16 @@ def build_state(idx: ModuleIndex, symbol: str, raw_source: str | None = None) ->
     return CodeState(idx.imports, headers, siblings, body)
 
 
+@functools.lru_cache(maxsize=1024)
+def file_state(file_src: str, symbol: str) -> CodeState:
+    """:func:`build_state` of ``symbol`` in a whole file, cached (siblings share their before-state;
+    a CodeState is immutable)."""
+    return build_state(index_module(file_src), symbol)
+
+
 def code_state(file_src: str, symbol: str, cfg: ExtractConfig) -> str:
     """Normalized state text of ``symbol`` in ``file_src`` with context capped at max_context_lines."""
-    return build_state(index_module(file_src), symbol).render(cfg.max_context_lines)
+    return file_state(file_src, symbol).render(cfg.max_context_lines)
 
 
 def edit_within(before: str, after: str, start: int, end: int) -> bool:

@@ -42,9 +42,9 @@ from codelewm.data.codestate import (
     ExtractError,
     build_state,
     edited_symbol_sources,
+    file_state,
     find_changed_symbol,
     fragment_text,
-    index_module,
     parse_fragment,
 )
 from codelewm.data.editops import edit_ops
@@ -73,7 +73,7 @@ def states_for(before_file: str, after_file: str, symbol: str = "") -> tuple[str
     if not symbol:
         symbol = find_changed_symbol(before_file, after_file)
     bidx, aidx, bsrc, asrc = edited_symbol_sources(before_file, after_file, symbol)
-    before = build_state(bidx, symbol)
+    before = file_state(before_file, symbol)
     # fast path (aidx None): everything outside the symbol is unchanged, so the context is shared
     after = build_state(bidx, symbol, raw_source=asrc) if aidx is None else build_state(aidx, symbol)
     ops = edit_ops(parse_fragment(bsrc), parse_fragment(asrc), fragment_text(bsrc), fragment_text(asrc))
@@ -205,7 +205,7 @@ class Featurizer:
         candidate of the same before file."""
         if not instruction.strip():
             raise ExtractError("empty_instruction")
-        text, enc = self._fit_cached(build_state(index_module(before_file), symbol))
+        text, enc = self._fit_cached(file_state(before_file, symbol))
         return {
             "symbol": symbol,
             "before_state": text,

@@ -24,6 +24,7 @@ content).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,12 +103,13 @@ class LineEncoder:
                 cache[k] = tuple(encode(k, add_special_tokens=False).ids)
         pieces = [cache[k] for k in keys]
         lens = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
-        ids = [i for p in pieces for i in p]
+        ids = list(itertools.chain.from_iterable(pieces))
         first = np.repeat(np.arange(len(pieces), dtype=np.int64), lens)
         last = first.copy()
-        heads = np.cumsum(lens)[:-1]  # index of each later piece's first token (it starts at the "\n")
-        bare = heads[np.asarray(ids, dtype=np.int64)[heads] == self._newline_id] if len(heads) else heads
-        last[bare] -= 1
+        nl = self._newline_id  # later pieces whose first token is a bare "\n" (it overlaps no content)
+        bare = [i for i in range(1, len(pieces)) if pieces[i][0] == nl]
+        if bare:
+            last[np.cumsum(lens)[np.asarray(bare) - 1]] -= 1  # cumsum[i - 1]: index of piece i's first token
         line_tokens = lens.copy()
         line_tokens[1:] -= 1  # a piece's leading newline token starts in the previous line's span
         line_tokens[:-1] += 1

@@ -9,9 +9,11 @@ import pytest
 from codelewm.config import ExtractConfig
 from codelewm.data.codestate import (
     ExtractError,
+    build_state,
     code_state,
     edit_within,
     edited_symbol_sources,
+    file_state,
     find_changed_symbol,
     index_module,
     normalize,
@@ -123,3 +125,11 @@ def test_edit_within_matches_its_definition() -> None:
         assert edit_within(before, after, start, end) == want, (before, after, start, end)
         checked[want] += 1
     assert min(checked.values()) > 200  # both outcomes exercised
+
+
+def test_file_state_is_the_cached_build_state() -> None:
+    s = file_state(MODULE, "Cache.get_item")
+    assert s == build_state(index_module(MODULE), "Cache.get_item")
+    assert file_state(MODULE, "Cache.get_item") is s  # siblings share one immutable before-state
+    with pytest.raises(ExtractError):
+        file_state(MODULE, "nope")
