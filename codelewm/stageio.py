@@ -165,10 +165,10 @@ def paused_gc(collect_every: int = 50_000) -> Iterator[None]:
     stage function), with a full collection after every ``collect_every`` rows written through
     :class:`RecordWriter` (quarantined rows included) as a safety net.
 
-    Data stages allocate millions of objects the cyclic GC cannot free: reference counting frees them
-    (AST nodes, row dicts and token tuples form no cycles). Yet each young-generation pass scans every
+    Data stages allocate millions of container objects that reference counting alone frees (AST
+    nodes, row dicts and token tuples form no cycles). Yet each young-generation pass scans every
     container still alive, and ASTs stay alive while they are indexed or cached (the fragment cache),
-    so they were scanned again and again: about 10% of extract's CPU time even with a young-generation
+    so they were scanned again and again: about 6% of extract's CPU time even with a young-generation
     threshold of 50,000. The stages' per-row code creates no reference cycles (no recursive closures,
     no stored exceptions; tested in ``tests/data/test_gc.py``), so memory stays bounded without the
     automatic GC; the periodic collection bounds anything an unforeseen path leaves behind. The previous

@@ -15,13 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from codelewm.config import DedupConfig, ExtractConfig, HFSourceConfig, IngestConfig
+from codelewm.config import DedupConfig, ExtractConfig, GitSourceConfig, HFSourceConfig, IngestConfig
 from codelewm.data.dedup import run_dedup
 from codelewm.data.extract import run_extract
 from codelewm.data.ingest import run_ingest
 from codelewm.records import stable_id
 from tests.data.datafixtures import MODULE, make_rows, write_rows
-from tests.data.test_bad_input import BAD_ROWS, GOOD
+from tests.data.sources.gitfixture import commit, init
+from tests.data.test_bad_input import BAD_ROWS, GOOD, OLD
 
 BIG = MODULE + "\n\ndef big(n):\n" + "".join(f"    n = n * {i} + {i + 1}\n" for i in range(300)) + "    return n\n"
 
@@ -54,6 +55,20 @@ def test_ingest_bad_rows_leave_no_cycles(tmp_path: Path) -> None:
         return _cyclic_garbage(lambda: run_ingest(cfg, tmp_path / f"o{copies}"))
 
     run(1)  # warm-up: first-use imports and caches may leave one-off cycles
+    assert run(1) == run(4)
+
+
+def test_git_ingest_leaves_no_cycles(tmp_path: Path) -> None:
+    def run(n_commits: int) -> int:
+        repo = init(tmp_path / f"r{n_commits}")
+        commit(repo, {"m.py": OLD, "broken.py": "def f():\n    return 0\n"}, "Add the modules")
+        for i in range(n_commits):  # one good edit and one unparsable file per commit
+            commit(repo, {"m.py": OLD.replace("a + b", f"a + b + {i}"), "broken.py": f"def f(:\n    return {i}\n"},
+                   f"Offset the sum by {i} in f")  # fmt: skip
+        cfg = IngestConfig(source="git", git=GitSourceConfig(repo=str(repo), license="MIT"))
+        return _cyclic_garbage(lambda: run_ingest(cfg, tmp_path / f"o{n_commits}"))
+
+    run(2)  # warm-up: first-use imports may leave one-off cycles
     assert run(1) == run(4)
 
 
