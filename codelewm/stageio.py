@@ -182,9 +182,10 @@ def paused_gc(collect_every: int = 50_000) -> Iterator[None]:
         yield
     finally:
         _GcPause.every, _GcPause.left = prev
+        # no full pass on exit: it would scan every live object (the module-level parse caches are
+        # big) to find nothing; any leftovers wait for the next automatic pass
         if was_enabled:
-            gc.enable()  # leftovers wait for the next automatic pass: a full pass here scans every
-            # live object (the module-level parse caches are big) to find nothing
+            gc.enable()
 
 
 def iter_records(
@@ -196,13 +197,13 @@ def iter_records(
     batch: rows with equal values get the same Python string (siblings repeat their whole before file,
     so this saves a copy per row and lets caches keyed by it hash it once).
     """
-    shared = [c for c in shared if columns is None or c in columns]
-    missing = set(shared) - set(pq.read_schema(path).names)
+    share = [c for c in shared if columns is None or c in columns]
+    missing = set(share) - set(pq.read_schema(path).names)
     if missing:
         raise ValueError(f"{path}: no column(s) {sorted(missing)} to read as shared")
-    pf = pq.ParquetFile(path, read_dictionary=shared or None)
+    pf = pq.ParquetFile(path, read_dictionary=share or None)
     for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
-        if not shared:
+        if not share:
             yield from batch.to_pylist()
             continue
         cols = []
