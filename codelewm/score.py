@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from codelewm.data.codestate import ExtractError, build_state, find_changed_symbol, index_module
+from codelewm.data.codestate import ExtractError, find_changed_symbol, index_module
 from codelewm.data.extract import Featurizer
 from codelewm.data.tokenizer import TokenizerError
 from codelewm.eval.patch import PatchError, apply_unified_diff
@@ -77,19 +77,12 @@ def query_row(featurizer: Featurizer, before: str, instruction: str, symbol: str
     if not instruction.strip():
         raise InputError("empty instruction")
     try:
-        state = build_state(index_module(before), symbol)
         # same budget fitting as Featurizer.featurize, so before_ids match a featurized candidate's
-        text, enc = featurizer.fit_state(state)
+        row = featurizer.featurize_query(before, instruction, symbol)
     except ExtractError as e:
         raise InputError(f"before file: {e}") from e
-    return {
-        "symbol": symbol,
-        "before_state": text,
-        "before_ids": list(enc.ids),
-        "action_ids": featurizer.encode_action(instruction),
-        # no after-state: the abstract view is empty (abstract models need a candidate to score)
-        "edit_op_ids": [],
-    }
+    # no after-state: the abstract view is empty (abstract models need a candidate to score)
+    return {**row, "edit_op_ids": []}
 
 
 @dataclass
