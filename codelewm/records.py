@@ -28,6 +28,9 @@ TRANSITION_SCHEMA = pa.schema(
         pa.field("instruction", pa.string(), nullable=False),  # natural-language edit instruction
         pa.field("op", pa.string(), nullable=False),  # operator name (synthetic) or "commit"
         pa.field("before_file", pa.large_string(), nullable=False),  # whole file before the edit
+        # JSON module index of before_file made by ingest from its own parse ("" = none), so dedup and
+        # extract need not parse the file again; verified against before_file's sha256 before use
+        pa.field("before_index", pa.large_string(), nullable=False),
         pa.field("after_file", pa.large_string(), nullable=False),  # whole file after the edit
         pa.field("before_key", pa.string(), nullable=False),  # sibling key: same before-state = same key
         pa.field("meta", pa.string(), nullable=False),  # JSON: commit sha, operator args, ...

@@ -33,6 +33,7 @@ def _row(i: int) -> dict:
         "instruction": "do it",
         "op": "rename_variable",
         "before_file": "def f():\n    return 1\n",
+        "before_index": "",
         "after_file": "def f():\n    return 2\n",
         "before_key": "k",
         "meta": "{}",

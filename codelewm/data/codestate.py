@@ -22,6 +22,13 @@ needs it; the symbol itself is never cut.
 Per-file ``ast`` parsing dominates cost, so module indexes are cached (siblings and symbols of one file
 share a before-file), and the after-symbol is located by a checked fast path when the edit lies inside
 the symbol's span (see :func:`edited_symbol_sources`).
+
+Parse once per data path: ingest parses every before file anyway (to pick symbols, or to find the
+changed ones), so it stores the file's :class:`ModuleIndex` in the row's ``before_index`` column
+(:func:`serialize_index`); dedup and extract hand that to :func:`index_module`, which uses it instead
+of parsing again when its format version and the sha256 of the file it was made from match, and parses
+otherwise (an index is only ever a cache of ``index_tree(ast.parse(src), src)``, never trusted over the
+file). :data:`INDEX_COUNTS` counts which way each index was obtained, for the stages' metrics.
 """
 
 from __future__ import annotations
@@ -29,8 +36,11 @@ from __future__ import annotations
 import ast
 import difflib
 import functools
+import hashlib
 import itertools
-from dataclasses import dataclass
+import json
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, fields
 
 from codelewm.config import ExtractConfig
 from codelewm.data.normalize import (  # re-exported: ExtractError is part of this module's interface
@@ -54,8 +64,14 @@ __all__ = [
     "file_state",
     "find_changed_symbol",
     "fragment_text",
+    "INDEX_COUNTS",
+    "clear_caches",
+    "index_counts_since",
     "index_module",
+    "index_json",
+    "index_tree",
     "normalize",
+    "serialize_index",
     "parse_fragment",
     "symbol_source",
 ]
@@ -113,17 +129,121 @@ def _index_members(
     children[parent] = tuple(members)
 
 
-@functools.lru_cache(maxsize=256)
-def index_module(src: str) -> ModuleIndex:
-    """Index top-level imports, functions, classes and (nested) class members of a module."""
-    tree = parse_source(src)
-    imports = tuple(ast.unparse(n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom)))
-    symbols: dict[str, Symbol] = {}
-    children: dict[str, tuple[str, ...]] = {}
-    _index_members(tree.body, "", 0, symbols, children)
+def _with_lines(
+    src: str, imports: tuple[str, ...], symbols: dict[str, Symbol], children: dict[str, tuple[str, ...]]
+) -> ModuleIndex:
+    """Complete an index from its parsed part with the source lines and their offsets."""
     lines = tuple(src.splitlines(keepends=True))
     offsets = tuple(itertools.accumulate((len(x) for x in lines), initial=0))
     return ModuleIndex(lines, offsets, imports, symbols, children)
+
+
+def index_tree(tree: ast.Module, src: str) -> ModuleIndex:
+    """Index top-level imports, functions, classes and (nested) class members of ``src`` parsed as
+    ``tree`` (``ast.parse(src)``: a caller that parsed the file already need not parse it again)."""
+    symbols: dict[str, Symbol] = {}
+    children: dict[str, tuple[str, ...]] = {}
+    try:  # ast.unparse recurses in Python: a pathological signature can exhaust the stack
+        imports = tuple(ast.unparse(n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom)))
+        _index_members(tree.body, "", 0, symbols, children)
+    except (RecursionError, ValueError) as e:
+        detail = f"{type(e).__name__} while indexing"
+    else:
+        return _with_lines(src, imports, symbols, children)
+    raise ExtractError("unparsable", detail)  # outside the handler: no traceback cycle (see parse_source)
+
+
+_SYMBOL_FIELDS = tuple(f.name for f in fields(Symbol))
+INDEX_FORMAT = 1  # bump when ModuleIndex or Symbol changes: older serialized indexes are then re-parsed
+INDEX_COUNTS: Counter[str] = Counter()  # supplied | parsed | rejected (a supplied index that did not match)
+_INDEX_CACHE: OrderedDict[str, ModuleIndex] = OrderedDict()  # LRU by source text
+_INDEX_CACHE_SIZE = 256
+
+
+def _digest(src: str) -> str:
+    return hashlib.sha256(src.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def serialize_index(idx: ModuleIndex, src: str) -> str:
+    """JSON form of ``idx`` (the index of ``src``) for the ``before_index`` column: format version,
+    sha256 of ``src``, imports, symbols and members (as indexed: a redefined name is listed at each
+    definition); lines and offsets are re-derived from the file."""
+    doc = {
+        "format": INDEX_FORMAT,
+        "sha256": _digest(src),
+        "imports": idx.imports,
+        "symbols": [[getattr(s, f) for f in _SYMBOL_FIELDS] for s in idx.symbols.values()],
+        "children": idx.children,
+    }
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+
+def index_json(tree: ast.Module, src: str) -> str:
+    """``serialize_index(index_tree(tree, src), src)`` for a source that has parsed ``src`` as ``tree``,
+    or "" when the tree cannot be indexed (then dedup and extract parse the file themselves and
+    quarantine the row with their own reason)."""
+    try:
+        return serialize_index(index_tree(tree, src), src)
+    except ExtractError:
+        return ""
+
+
+_SYMBOL_TYPES = (str, str, int, int, int, str, str, str)  # Symbol's field types, in order
+
+
+def _deserialize_index(blob: str, src: str) -> ModuleIndex | None:
+    """The index in ``blob`` if it was made by this format from exactly ``src`` and is well-formed,
+    else None."""
+    try:
+        doc = json.loads(blob)
+        if doc["format"] != INDEX_FORMAT or doc["sha256"] != _digest(src):
+            return None
+        rows = doc["symbols"]
+        if not all(len(r) == len(_SYMBOL_TYPES) and all(map(isinstance, r, _SYMBOL_TYPES)) for r in rows):
+            return None
+        symbols = {r[0]: Symbol(*r) for r in rows}
+        children = {p: tuple(m) for p, m in doc["children"].items()}
+        imports = tuple(doc["imports"])
+        if not all(isinstance(x, str) for x in (*imports, *(q for m in children.values() for q in m))):
+            return None
+        return _with_lines(src, imports, symbols, children)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return None
+
+
+def index_module(src: str, serialized: str = "") -> ModuleIndex:
+    """Index of module ``src`` (see :func:`index_tree`), cached by source text. ``serialized`` is an
+    index made upstream by :func:`serialize_index`; it is used instead of parsing when it matches
+    ``src`` (format and sha256), otherwise ``src`` is parsed. Raises ExtractError if it does not parse."""
+    idx = _INDEX_CACHE.get(src)
+    if idx is not None:
+        _INDEX_CACHE.move_to_end(src)
+        return idx
+    idx = _deserialize_index(serialized, src) if serialized else None
+    if idx is not None:
+        INDEX_COUNTS["supplied"] += 1
+    else:
+        if serialized:
+            INDEX_COUNTS["rejected"] += 1
+        idx = index_tree(parse_source(src), src)
+        INDEX_COUNTS["parsed"] += 1
+    _INDEX_CACHE[src] = idx
+    if len(_INDEX_CACHE) > _INDEX_CACHE_SIZE:
+        _INDEX_CACHE.popitem(last=False)
+    return idx
+
+
+def index_counts_since(snapshot: Counter[str]) -> dict[str, int]:
+    """How module indexes were obtained since ``snapshot`` (a copy of :data:`INDEX_COUNTS`), for a
+    stage's metrics: ``supplied`` by ingest, ``parsed`` here, ``rejected`` (supplied but not matching
+    the file, so parsed). Cache hits count nothing: each distinct file is counted once per cache life."""
+    return {k: INDEX_COUNTS[k] - snapshot[k] for k in ("supplied", "parsed", "rejected")}
+
+
+def clear_caches() -> None:
+    """Empty the module-index and before-state caches (benchmarks and tests start cold with it)."""
+    _INDEX_CACHE.clear()
+    file_state.cache_clear()
 
 
 def _lookup(idx: ModuleIndex, symbol: str) -> Symbol:
@@ -206,7 +326,7 @@ def edit_within(before: str, after: str, start: int, end: int) -> bool:
 
 
 def edited_symbol_sources(
-    before_file: str, after_file: str, symbol: str, verify: bool = True
+    before_file: str, after_file: str, symbol: str, verify: bool = True, before_index: str = ""
 ) -> tuple[ModuleIndex, ModuleIndex | None, str, str]:
     """(before index, after index or None, raw before symbol, raw after symbol).
 
@@ -215,9 +335,10 @@ def edited_symbol_sources(
     by parsing it as exactly one def/class of the same name and trimmed to that node's last line. The
     after index is then None (context is unchanged: callers reuse the before index). Otherwise the
     after file is parsed in full. ``verify=False`` skips the check and returns the shifted span as is
-    (dedup only needs the edited text for similarity, not an exact symbol boundary).
+    (dedup only needs the edited text for similarity, not an exact symbol boundary). ``before_index``:
+    the row's serialized index of ``before_file``, if ingest made one (see :func:`index_module`).
     """
-    bidx = index_module(before_file)
+    bidx = index_module(before_file, before_index)
     sym = _lookup(bidx, symbol)
     before_src = symbol_source(bidx, symbol)
     offs, end = bidx.line_offsets[sym.start - 1], bidx.line_offsets[sym.end]

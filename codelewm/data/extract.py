@@ -38,6 +38,7 @@ from tokenizers import Tokenizer
 
 from codelewm.config import ExtractConfig
 from codelewm.data.codestate import (
+    INDEX_COUNTS,
     CodeState,
     ExtractError,
     build_state,
@@ -45,6 +46,7 @@ from codelewm.data.codestate import (
     file_state,
     find_changed_symbol,
     fragment_text,
+    index_counts_since,
     parse_fragment,
 )
 from codelewm.data.editops import edit_ops
@@ -68,11 +70,14 @@ COMMENT_ONLY_OP = "edit comment"  # text changed but the AST did not (comments, 
 __all__ = ["ExtractError", "Featurizer", "run_extract", "changed_line_mask", "states_for"]
 
 
-def states_for(before_file: str, after_file: str, symbol: str = "") -> tuple[str, CodeState, CodeState, list[str]]:
-    """(resolved symbol, before CodeState, after CodeState, edit ops) for one transition."""
+def states_for(
+    before_file: str, after_file: str, symbol: str = "", before_index: str = ""
+) -> tuple[str, CodeState, CodeState, list[str]]:
+    """(resolved symbol, before CodeState, after CodeState, edit ops) for one transition;
+    ``before_index``: the row's serialized index of the before file, if any (see ``index_module``)."""
     if not symbol:
         symbol = find_changed_symbol(before_file, after_file)
-    bidx, aidx, bsrc, asrc = edited_symbol_sources(before_file, after_file, symbol)
+    bidx, aidx, bsrc, asrc = edited_symbol_sources(before_file, after_file, symbol, before_index=before_index)
     before = file_state(before_file, symbol)
     # fast path (aidx None): everything outside the symbol is unchanged, so the context is shared
     after = build_state(bidx, symbol, raw_source=asrc) if aidx is None else build_state(aidx, symbol)
@@ -270,14 +275,16 @@ def _extract_pass(input_path: Path, spill: Path, cfg: ExtractConfig, counts: Cou
     train-split states (each before-state once), instructions and op strings. Failures are spilled
     with their reason and quarantined in pass 2."""
     seen_before: set[str] = set()
-    cols = [*_KEEP_COLS, "before_file", "after_file", "symbol"]
+    cols = [*_KEEP_COLS, "before_file", "before_index", "after_file", "symbol"]
     with RecordWriter(spill, _SPILL_SCHEMA) as writer:
-        for row in iter_records(input_path, columns=cols, shared=["before_file"]):
+        for row in iter_records(input_path, columns=cols, shared=["before_file", "before_index"]):
             rec: dict[str, Any] = {k: row[k] for k in _KEEP_COLS}
             rec.update(reason="", detail="", symbol="", ops=[])
             rec.update({f"{side}_{f}": [] if f != "symbol" else "" for side in "ba" for f in _STATE_FIELDS})
             try:
-                sym, before, after, ops = states_for(row["before_file"], row["after_file"], row["symbol"])
+                sym, before, after, ops = states_for(
+                    row["before_file"], row["after_file"], row["symbol"], row["before_index"]
+                )
             except ExtractError as e:
                 writer.write({**rec, "reason": e.reason, "detail": e.detail})
                 continue
@@ -308,6 +315,7 @@ def run_extract(cfg: ExtractConfig, input_path: Path, out_dir: Path) -> dict[str
     spill = out_dir / ".states.spill.parquet"  # temporary, removed below; not a DVC output
     t0 = time.perf_counter()
     counts: Counter[str] = Counter()
+    indexes = Counter(INDEX_COUNTS)
     try:
         tok = train_tokenizer(_extract_pass(input_path, spill, cfg, counts), cfg, out_dir / "tokenizer.json")
         if counts["rows"] == 0:
@@ -357,6 +365,7 @@ def run_extract(cfg: ExtractConfig, input_path: Path, out_dir: Path) -> dict[str
         tokenizer_train_rows=counts["rows"],
         vocab_size=feat.vocab_size,
         after_mask_fraction=round(n_masked / n_tokens, 4) if n_tokens else 0.0,
+        module_indexes=index_counts_since(indexes),
         extract_and_tokenizer_seconds=round(t1 - t0, 3),
         featurize_seconds=round(t2 - t1, 3),
     )

@@ -109,7 +109,7 @@ def run_license_gate(cfg: LicenseConfig, input_path: Path, out_dir: Path) -> dic
     kept_by: dict[str, int] = {}
     t_path, q_path = out_dir / "transitions.parquet", out_dir / "quarantine.parquet"
     with RecordWriter(t_path, TRANSITION_SCHEMA) as rw, QuarantineWriter(q_path, STAGE, funnel) as qw:
-        for row in iter_records(Path(input_path), shared=["before_file"]):
+        for row in iter_records(Path(input_path), shared=["before_file", "before_index"]):
             norm, reason = evaluate(row.get("license") or "", allow)
             if norm is None:
                 detail = f"licence {row.get('license')!r} of {row.get('repo')}: {reason}"

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import ast
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from codelewm.data.codestate import (
+    INDEX_COUNTS,
+    clear_caches,
+    index_counts_since,
+    index_json,
+    index_module,
+    index_tree,
+)
 from codelewm.records import TRANSITION_SCHEMA, stable_id
 
 MODULE = '''import os
@@ -90,6 +100,7 @@ def make_rows(n_repos: int = 1, edits: list[tuple[str, str, str, str]] | None = 
                     "instruction": instr,
                     "op": "test",
                     "before_file": src,
+                    "before_index": index_json(ast.parse(src), src),  # as ingest makes it
                     "after_file": after,
                     "before_key": stable_id(repo, "mod.py", sym),
                     "meta": json.dumps({}),
@@ -109,3 +120,14 @@ def write_funnel(path: Path, stage: str, n_in: int, kept: int, dropped: dict[str
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"stage": stage, "in": n_in, "kept": kept, "dropped": dropped}))
     return path
+
+
+def assert_indexes_match(rows: list[dict]) -> None:
+    """Every row carries the module index of its before file, made from ingest's own parse: used as
+    is downstream (supplied, never parsed) and equal to a fresh parse's."""
+    files = {r["before_file"]: r["before_index"] for r in rows}
+    clear_caches()
+    before = Counter(INDEX_COUNTS)
+    for src, blob in files.items():
+        assert index_module(src, blob) == index_tree(ast.parse(src), src)
+    assert index_counts_since(before) == {"supplied": len(files), "parsed": 0, "rejected": 0}

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import ast
 import random
+import re
+from collections import Counter
 
 import pytest
 
 from codelewm.config import ExtractConfig
+from codelewm.data import codestate
 from codelewm.data.codestate import (
+    INDEX_COUNTS,
     ExtractError,
+    ModuleIndex,
     build_state,
+    clear_caches,
     code_state,
     edit_within,
     edited_symbol_sources,
     file_state,
     find_changed_symbol,
+    index_counts_since,
+    index_json,
     index_module,
+    index_tree,
     normalize,
 )
 from tests.data.datafixtures import MODULE
@@ -133,3 +143,87 @@ def test_file_state_is_the_cached_build_state() -> None:
     assert file_state(MODULE, "Cache.get_item") is s  # siblings share one immutable before-state
     with pytest.raises(ExtractError):
         file_state(MODULE, "nope")
+
+
+REDEFINED = '''import os
+
+
+class A:
+    def m(self):
+        return 1
+
+    class Inner:
+        def deep(self, x: int = 2) -> int:
+            return x
+
+    def m(self):  # redefinition: the last one wins, both are listed as members
+        return 2
+
+
+def f():
+    pass
+
+
+def f():
+    return 3
+'''
+
+
+def _fresh_index(src: str) -> ModuleIndex:
+    return index_tree(ast.parse(src), src)
+
+
+@pytest.mark.parametrize("src", [MODULE, REDEFINED])
+def test_serialized_index_round_trips(src: str) -> None:
+    clear_caches()
+    blob = index_json(ast.parse(src), src)
+    before = Counter(INDEX_COUNTS)
+    idx = index_module(src, blob)
+    assert idx == _fresh_index(src)
+    assert index_counts_since(before) == {"supplied": 1, "parsed": 0, "rejected": 0}
+    assert index_module(src, blob) is idx  # cached: counted once
+    assert index_counts_since(before)["supplied"] == 1
+
+
+def test_supplied_index_is_used_without_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    clear_caches()
+    blob = index_json(ast.parse(REDEFINED), REDEFINED)
+
+    def no_parse(src: str) -> ast.Module:
+        raise AssertionError("parsed although a matching index was supplied")
+
+    monkeypatch.setattr(codestate, "parse_source", no_parse)
+    state = build_state(index_module(REDEFINED, blob), "A.Inner.deep")
+    assert state.headers == ("class A:", "    class Inner:")
+    clear_caches()
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda blob, src: (blob, src + "\n# edited after indexing\n"),  # sha256 no longer matches
+        lambda blob, src: (blob.replace('"format":1', '"format":0'), src),  # older format
+        lambda blob, src: (blob[: len(blob) // 2], src),  # truncated JSON
+        lambda blob, src: (blob.replace('"symbols":[[', '"symbols":[[7,'), src),  # wrong shape
+        lambda blob, src: (re.sub(r'"class",(\d+),', r'"class","\1",', blob, count=1), src),  # wrong type
+        lambda blob, src: (blob.replace('"children":{', '"children":[{', 1)[:-1] + "]}", src),  # not a dict
+        lambda blob, src: ("[1, 2]", src),  # not an index at all
+    ],
+)
+def test_mismatched_index_is_rejected_and_the_file_parsed(mutate) -> None:
+    clear_caches()
+    blob, src = mutate(index_json(ast.parse(REDEFINED), REDEFINED), REDEFINED)
+    before = Counter(INDEX_COUNTS)
+    assert index_module(src, blob) == _fresh_index(src)
+    assert index_counts_since(before) == {"supplied": 0, "parsed": 1, "rejected": 1}
+
+
+def test_index_json_of_an_unindexable_tree_is_empty(monkeypatch: pytest.MonkeyPatch) -> None:
+    def deep(*_a: object) -> str:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(codestate.ast, "unparse", deep)
+    assert index_json(ast.parse(MODULE), MODULE) == ""
+    with pytest.raises(ExtractError) as e:
+        index_tree(ast.parse(MODULE), MODULE)
+    assert e.value.reason == "unparsable"

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from codelewm.config import ExtractConfig
-from codelewm.data.codestate import ExtractError
+from codelewm.data.codestate import ExtractError, clear_caches
 from codelewm.data.extract import Featurizer, changed_line_mask, run_extract
 from codelewm.data.tokenizer import train_tokenizer
 from codelewm.records import EXAMPLE_SCHEMA, SCHEMA_VERSION
@@ -140,3 +140,23 @@ def test_featurize_query_matches_featurize(feat: Featurizer) -> None:
     q = feat.featurize_query(MODULE, "Start at one", "total")
     assert q["before_ids"] == full["before_ids"] and q["action_ids"] == full["action_ids"]
     assert q["before_state"] == full["before_state"]
+
+
+def test_run_extract_same_with_and_without_supplied_indexes(tmp_path: Path) -> None:
+    rows = make_rows(3)
+    for r, split in zip(rows, ["train"] * 14 + ["val"] * 4 + ["test"] * 3):
+        r["split"] = split
+    bare = [dict(r, before_index="") for r in rows]
+    for r in rows:
+        if r["repo"] == "repo1":  # made by an older format: rejected, the file parsed instead
+            r["before_index"] = r["before_index"].replace('"format":1', '"format":0')
+    clear_caches()
+    m_sup = run_extract(CFG, write_rows(tmp_path / "in" / "a.parquet", rows), tmp_path / "a")
+    clear_caches()
+    m_bare = run_extract(CFG, write_rows(tmp_path / "in" / "b.parquet", bare), tmp_path / "b")
+    n_files = len({r["before_file"] for r in rows})
+    assert n_files == 3 and m_sup["module_indexes"]["supplied"] == 2 and m_sup["module_indexes"]["rejected"] == 1
+    assert m_bare["module_indexes"]["supplied"] == 0 and m_bare["module_indexes"]["parsed"] >= n_files
+    for name in ("examples.parquet", "quarantine.parquet", "tokenizer.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+

@@ -11,9 +11,11 @@ from codelewm.config import GitSourceConfig, IngestConfig, SyntheticSourceConfig
 from codelewm.data.ingest import run_ingest
 from codelewm.records import TRANSITION_SCHEMA
 from codelewm.stageio import verify_manifest
+from tests.data.datafixtures import assert_indexes_match
 from tests.data.sources.gitfixture import commit, init
 
 SMALL = SyntheticSourceConfig(max_files=12, max_before_states=15, siblings=3)
+
 
 
 def test_synthetic_outputs(tmp_path: Path) -> None:
@@ -24,6 +26,7 @@ def test_synthetic_outputs(tmp_path: Path) -> None:
     t = pq.read_table(tmp_path / "a" / "transitions.parquet")
     assert t.schema.equals(TRANSITION_SCHEMA) and t.num_rows == m["kept"]
     assert set(t.column("split").to_pylist()) == {""}
+    assert_indexes_match(t.to_pylist())
     assert verify_manifest(tmp_path / "a" / "manifest.json") == []
     man = json.loads((tmp_path / "a" / "manifest.json").read_text())
     assert man["params"]["synthetic"]["siblings"] == 3
@@ -40,3 +43,4 @@ def test_git_source(tmp_path: Path) -> None:
     assert m["kept"] == 1 and m["ops"] == {"commit": 1} and m["source"] == "git"
     row = pq.read_table(tmp_path / "o" / "transitions.parquet").to_pylist()[0]
     assert row["symbol"] == "f" and row["license"] == "MIT" and json.loads(row["meta"])["commit"]
+    assert_indexes_match([row])

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from codelewm.config import QualityConfig
 from codelewm.data import quality
+from codelewm.data.codestate import index_json
 from codelewm.records import stable_id
 
 MAX_PAYLOAD = 256_000  # quarantine keeps the row as received, capped so one huge file can't bloat it
@@ -80,10 +81,13 @@ def segment(lines: list[str], span: tuple[int, int]) -> str:
     return "".join(lines[span[0] - 1 : span[1]])
 
 
-def changed_symbols(before: str, after: str) -> list[tuple[str, tuple[int, int], str]]:
+def changed_symbols(
+    before: str, after: str, b_tree: ast.Module | None = None
+) -> list[tuple[str, tuple[int, int], str]]:
     """(qualname, span in before, after segment) for symbols present in both files whose text differs.
-    A changed method is reported instead of its class; the class only when its own lines changed."""
-    b_tree, a_tree = ast.parse(before), ast.parse(after)
+    A changed method is reported instead of its class; the class only when its own lines changed.
+    ``b_tree``: ``ast.parse(before)`` if the caller has it."""
+    b_tree, a_tree = ast.parse(before) if b_tree is None else b_tree, ast.parse(after)
     b_syms, a_syms = symbol_lines(b_tree), symbol_lines(a_tree)
     b_lines, a_lines = before.splitlines(keepends=True), after.splitlines(keepends=True)
     changed = {
@@ -172,13 +176,15 @@ def file_change_events(
         yield bad("identical", "before and after files are identical")
         return
     try:
-        syms = changed_symbols(b_text, a_text)
+        b_tree = ast.parse(b_text)
+        syms = changed_symbols(b_text, a_text, b_tree)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
         yield bad("invalid_python", f"does not parse: {type(e).__name__}")
         return
     if not syms:
         yield bad("no_changed_symbol", "no function/class present in both versions changed")
         return
+    before_index = index_json(b_tree, b_text)  # parsed once per data path
     b_lines = b_text.splitlines(keepends=True)
     for qual, span, new_seg in syms:
         old_seg = segment(b_lines, span)
@@ -200,6 +206,7 @@ def file_change_events(
             instruction=message.strip(),
             op="commit",
             before_file=b_text,
+            before_index=before_index,
             after_file=after_file,
             before_key=stable_id(source, repo, path, qual, b_text),
             meta={**meta, "line": span[0]},

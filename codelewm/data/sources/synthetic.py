@@ -22,6 +22,7 @@ from typing import Any
 
 from codelewm.config import QualityConfig, SyntheticSourceConfig
 from codelewm.data import quality
+from codelewm.data.codestate import index_json
 from codelewm.data.sources.base import Event, Quarantined, decode, payload_of, segment, transition
 from codelewm.data.sources.operators import OPERATORS, mutate
 from codelewm.records import stable_id
@@ -109,16 +110,22 @@ class SyntheticSource:
         cands = candidate_symbols(tree, self.cfg.min_symbol_lines, self.cfg.max_symbol_lines)
         random.Random(f"{self.seed}:{rel}").shuffle(cands)
         taken = 0
+        index = None  # the file's serialized module index, made from this parse once a symbol is tried
         for qual, span in cands:
             if taken >= self.per_file or self._full():
                 break
-            events = list(self._siblings(repo, rel, qual, span, text, lines))
+            if index is None:
+                index = index_json(tree, text)
+            events = list(self._siblings(repo, rel, qual, span, text, lines, index))
             if events:
                 taken += 1
                 yield from events
 
-    def _siblings(self, repo: str, rel: str, qual: str, span: tuple[int, int], text: str, lines: list[str]) -> Iterator[Event]:
-        """``siblings`` different operators on one before-state; nothing if fewer than 2 apply."""
+    def _siblings(
+        self, repo: str, rel: str, qual: str, span: tuple[int, int], text: str, lines: list[str], index: str
+    ) -> Iterator[Event]:
+        """``siblings`` different operators on one before-state; nothing if fewer than 2 apply.
+        ``index``: the before file's serialized module index (``before_index``)."""
         before_seg = segment(lines, span)
         if not before_seg.endswith("\n"):
             before_seg += "\n"  # symbol on the file's last line without newline: edit a complete line
@@ -151,6 +158,7 @@ class SyntheticSource:
                 instruction=m.instruction,
                 op=m.op,
                 before_file=text,
+                before_index=index,
                 after_file=head + m.source + tail,
                 before_key=before_key,
                 meta={"line": span[0], "seed": self.seed, "op_meta": m.meta},

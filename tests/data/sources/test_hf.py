@@ -13,6 +13,7 @@ import pytest
 from codelewm.config import HFSourceConfig, QualityConfig
 from codelewm.data.sources.base import Quarantined
 from codelewm.data.sources.hf import HFSource
+from tests.data.datafixtures import assert_indexes_match
 
 OLD = "def f(a, b):\n    return a + b\n\n\ndef g(x):\n    return x\n"
 NEW = OLD.replace("a + b", "a - b")
@@ -36,6 +37,7 @@ def test_parquet_and_jsonl(tmp_path: Path) -> None:
         assert all(r["repo"] == "octo/calc" and r["license"] == "mit" and r["path"] == "calc/ops.py" for r in out)
         assert "a - b" in out[0]["after_file"] and out[0]["instruction"] == "Subtract instead of adding in f"
         assert not [e for e in events if isinstance(e, Quarantined)]
+        assert_indexes_match(out)
 
 
 def test_max_rows(tmp_path: Path) -> None:
