@@ -41,7 +41,8 @@ def new_tokenizer() -> Tokenizer:
 
 
 def train_tokenizer(texts: Iterable[str], cfg: ExtractConfig, out_path: Path | None = None) -> Tokenizer:
-    """Train BPE on ``texts`` (train-split states, instructions, edit-op strings); save if ``out_path``."""
+    """Train BPE on ``texts`` (train-split state lines, instructions, edit-op strings: see
+    ``extract.tokenizer_texts``); save if ``out_path``."""
     tok = new_tokenizer()
     trainer = trainers.BpeTrainer(
         vocab_size=cfg.vocab_size,

@@ -10,7 +10,7 @@ import pytest
 
 from codelewm.config import ExtractConfig
 from codelewm.data.codestate import ExtractError, clear_caches
-from codelewm.data.extract import Featurizer, changed_line_mask, run_extract
+from codelewm.data.extract import Featurizer, changed_line_mask, run_extract, states_for, tokenizer_texts
 from codelewm.data.tokenizer import train_tokenizer
 from codelewm.records import EXAMPLE_SCHEMA, SCHEMA_VERSION
 from codelewm.stageio import verify_manifest
@@ -160,3 +160,13 @@ def test_run_extract_same_with_and_without_supplied_indexes(tmp_path: Path) -> N
     for name in ("examples.parquet", "quarantine.parquet", "tokenizer.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
+
+def test_tokenizer_texts_count_each_before_state_once_and_only_new_after_lines() -> None:
+    after = MODULE.replace("result = 0", "result = 1\n    seen = set()")
+    _sym, before, after_state, ops = states_for(MODULE, after, "total")
+    first = list(tokenizer_texts(before, after_state, "Start at one", ops, 24, first=True))
+    assert first[0] == before.render(24)
+    assert first[1].split("\n") == ["    result = 1", "    seen = set()"]
+    assert first[2:] == ["Start at one", " ; ".join(ops)]
+    sibling = list(tokenizer_texts(before, after_state, "Start at one", ops, 24, first=False))
+    assert sibling == first[1:]
