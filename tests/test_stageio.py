@@ -68,6 +68,25 @@ def test_writers_stream_and_quarantine_counts(tmp_path: Path) -> None:
     assert funnel.as_dict()["in"] == 6
 
 
+def test_write_table_cuts_the_same_row_groups_as_write(tmp_path: Path) -> None:
+    rows = [_row(i) for i in range(7)]
+    with RecordWriter(tmp_path / "rows.parquet", TRANSITION_SCHEMA, batch_rows=3) as w:
+        for r in rows:
+            w.write(r)
+    with RecordWriter(tmp_path / "arrow.parquet", TRANSITION_SCHEMA, batch_rows=3) as w:
+        for chunk in (rows[:1], rows[1:5], [], rows[5:]):  # uneven pieces, one empty
+            w.write_table(pa.Table.from_pylist(chunk, schema=TRANSITION_SCHEMA))
+        assert w.count == 7
+    a, b = pq.ParquetFile(tmp_path / "rows.parquet"), pq.ParquetFile(tmp_path / "arrow.parquet")
+    assert [a.metadata.row_group(i).num_rows for i in range(a.num_row_groups)] == [3, 3, 1]
+    assert [b.metadata.row_group(i).num_rows for i in range(b.num_row_groups)] == [3, 3, 1]
+    assert (tmp_path / "rows.parquet").read_bytes() == (tmp_path / "arrow.parquet").read_bytes()
+    with RecordWriter(tmp_path / "mixed.parquet", TRANSITION_SCHEMA) as w:
+        w.write(rows[0])
+        with pytest.raises(RuntimeError, match="write_table after write"):
+            w.write_table(pa.Table.from_pylist(rows[1:], schema=TRANSITION_SCHEMA))
+
+
 def test_read_rows_by_index_across_row_groups(tmp_path: Path) -> None:
     with RecordWriter(tmp_path / "t.parquet", TRANSITION_SCHEMA, batch_rows=2) as w:  # 4 row groups
         for i in range(7):

@@ -14,6 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from license_expression import (
     AND,
     OR,
@@ -27,7 +29,7 @@ from license_expression import (
 from codelewm.config import LicenseConfig
 from codelewm.data.sources.base import payload_of
 from codelewm.records import TRANSITION_SCHEMA
-from codelewm.stageio import Funnel, QuarantineWriter, RecordWriter, iter_records, write_manifest, write_metrics
+from codelewm.stageio import Funnel, QuarantineWriter, RecordWriter, write_manifest, write_metrics
 
 STAGE = "license-gate"
 
@@ -108,16 +110,24 @@ def run_license_gate(cfg: LicenseConfig, input_path: Path, out_dir: Path) -> dic
             raise ValueError(f"license.allow entry {a!r} is not a known SPDX licence id")
     kept_by: dict[str, int] = {}
     t_path, q_path = out_dir / "transitions.parquet", out_dir / "quarantine.parquet"
+    # decided from the license column alone; kept rows are copied as Arrow (the files never become
+    # Python strings), dropped ones are converted to quarantine them with their full payload
     with RecordWriter(t_path, TRANSITION_SCHEMA) as rw, QuarantineWriter(q_path, STAGE, funnel) as qw:
-        for row in iter_records(Path(input_path), shared=["before_file", "before_index"]):
-            norm, reason = evaluate(row.get("license") or "", allow)
-            if norm is None:
-                detail = f"licence {row.get('license')!r} of {row.get('repo')}: {reason}"
-                qw.add(row["id"], reason or "unknown_license", detail, row.get("source", ""), payload_of(row))
-                continue
-            rw.write({**row, "license": norm})
-            funnel.keep()
-            kept_by[norm] = kept_by.get(norm, 0) + 1
+        for batch in pq.ParquetFile(Path(input_path)).iter_batches(batch_size=1024):
+            verdicts = [evaluate(lic or "", allow) for lic in batch.column("license").to_pylist()]
+            for k, (norm, reason) in enumerate(verdicts):
+                if norm is None:
+                    row = batch.slice(k, 1).to_pylist()[0]
+                    detail = f"licence {row.get('license')!r} of {row.get('repo')}: {reason}"
+                    qw.add(row["id"], reason or "unknown_license", detail, row.get("source", ""), payload_of(row))
+            keep = [norm is not None for norm, _ in verdicts]
+            kept = pa.Table.from_batches([batch]).filter(pa.array(keep, pa.bool_()))
+            norms = [norm for norm, _ in verdicts if norm is not None]
+            i = kept.schema.get_field_index("license")
+            rw.write_table(kept.set_column(i, kept.schema.field(i), pa.array(norms, kept.schema.field(i).type)))
+            funnel.keep(len(norms))
+            for norm in norms:
+                kept_by[norm] = kept_by.get(norm, 0) + 1
     metrics = write_metrics(out_dir / "metrics.json", funnel, kept_by_license=dict(sorted(kept_by.items())))
     write_manifest(out_dir, STAGE, [t_path, q_path, out_dir / "metrics.json"], params=cfg, parents=_parent(input_path))
     return metrics
