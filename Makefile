@@ -9,7 +9,7 @@ STAMP := $(VENV)/.bootstrap-stamp
 TORCH := torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: bootstrap repro test test-fast bench clean-venv
+.PHONY: bootstrap repro lint test test-fast bench clean-venv
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,13 +24,18 @@ bootstrap: $(STAMP)
 repro: bootstrap
 	source $(VENV)/bin/activate && dvc repro
 
+# Formatting and lint (ruff, configured in pyproject.toml); part of `make test`.
+lint: bootstrap
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
 # Whole suite, slow end-to-end tests included (CI runs this). Tests that start sandboxed processes
 # run serially afterwards: concurrent sandboxes share uid nobody's process limit.
-test: bootstrap
+test: lint
 	source $(VENV)/bin/activate && python -m pytest -n 2 -m "not sandbox" $(PYTEST_ARGS)
 	source $(VENV)/bin/activate && python -m pytest -m sandbox $(PYTEST_ARGS)
 
-test-fast: bootstrap
+test-fast: lint
 	source $(VENV)/bin/activate && python -m pytest -n 2 -m "not slow and not sandbox" $(PYTEST_ARGS)
 	source $(VENV)/bin/activate && python -m pytest -m "sandbox and not slow" $(PYTEST_ARGS)
 

@@ -65,11 +65,20 @@ def _emit(data: Any, as_json: bool, lines: list[str]) -> None:
             click.echo(ln)
 
 
-model_opt = click.option("--model", "model_dir", type=click.Path(path_type=Path), required=True, help="Trained model dir.")
-before_opt = click.option("--before", "before_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                          required=True, help="The file before the edit.")
+model_opt = click.option(
+    "--model", "model_dir", type=click.Path(path_type=Path), required=True, help="Trained model dir."
+)
+before_opt = click.option(
+    "--before",
+    "before_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="The file before the edit.",
+)
 instr_opt = click.option("--instruction", required=True, help="The edit instruction (natural language).")
-symbol_opt = click.option("--symbol", default="", help="Function/class the edit targets (default: the one most candidates change).")
+symbol_opt = click.option(
+    "--symbol", default="", help="Function/class the edit targets (default: the one most candidates change)."
+)
 device_opt = click.option("--device", default="cpu", show_default=True, help="cpu | cuda")
 json_opt = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
 
@@ -83,54 +92,120 @@ def main() -> None:
 @model_opt
 @before_opt
 @instr_opt
-@click.option("--candidate", "cand_paths", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Candidate after-file (repeatable).")
-@click.option("--diff", "diff_paths", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Candidate as a unified diff against --before (repeatable).")
+@click.option(
+    "--candidate",
+    "cand_paths",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Candidate after-file (repeatable).",
+)
+@click.option(
+    "--diff",
+    "diff_paths",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Candidate as a unified diff against --before (repeatable).",
+)
 @symbol_opt
 @device_opt
 @json_opt
 @_handled
-def score(model_dir: Path, before_path: Path, instruction: str, cand_paths: tuple[Path, ...], diff_paths: tuple[Path, ...],
-          symbol: str, device: str, as_json: bool) -> None:
+def score(
+    model_dir: Path,
+    before_path: Path,
+    instruction: str,
+    cand_paths: tuple[Path, ...],
+    diff_paths: tuple[Path, ...],
+    symbol: str,
+    device: str,
+    as_json: bool,
+) -> None:
     """Energy of each candidate (lower = more consistent with the instruction)."""
     ranked = _rank_files(model_dir, before_path, instruction, cand_paths, diff_paths, symbol, device)
     by_index = sorted(ranked, key=lambda r: r["index"])
-    _emit({"energies": [{"candidate": r["name"], "energy": r["energy"]} for r in by_index]}, as_json,
-          [f"{r['energy']:.6g}\t{r['name']}" for r in by_index])
+    _emit(
+        {"energies": [{"candidate": r["name"], "energy": r["energy"]} for r in by_index]},
+        as_json,
+        [f"{r['energy']:.6g}\t{r['name']}" for r in by_index],
+    )
 
 
-def _rank_files(model_dir: Path, before_path: Path, instruction: str, cand_paths: tuple[Path, ...],
-                diff_paths: tuple[Path, ...], symbol: str, device: str) -> list[dict[str, Any]]:
+def _rank_files(
+    model_dir: Path,
+    before_path: Path,
+    instruction: str,
+    cand_paths: tuple[Path, ...],
+    diff_paths: tuple[Path, ...],
+    symbol: str,
+    device: str,
+) -> list[dict[str, Any]]:
     if bool(cand_paths) == bool(diff_paths):
-        raise click.UsageError("give candidates either as --candidate files or as --diff files (one kind, at least one)")
+        raise click.UsageError(
+            "give candidates either as --candidate files or as --diff files (one kind, at least one)"
+        )
     from codelewm.score import Scorer
 
     before = _read(before_path)
     paths = cand_paths or diff_paths
     texts = [_read(p) for p in paths]
     scorer = Scorer.load(model_dir, device=device)
-    return scorer.rerank(before, instruction, texts, diffs=bool(diff_paths), names=[str(p) for p in paths], symbol=symbol)
+    return scorer.rerank(
+        before, instruction, texts, diffs=bool(diff_paths), names=[str(p) for p in paths], symbol=symbol
+    )
 
 
 @main.command(epilog=EXIT_HELP)
 @model_opt
-@click.option("--before", "before_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The file before the edit.")
+@click.option(
+    "--before",
+    "before_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The file before the edit.",
+)
 @click.option("--instruction", default=None, help="The edit instruction.")
-@click.option("--candidate", "cand_paths", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Candidate after-file (repeatable).")
-@click.option("--diff", "diff_paths", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Candidate unified diff against --before (repeatable).")
-@click.option("--problems", "problems_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help='JSONL, one problem per line: {"id", "before", "instruction", "candidates": [...] | "diffs": [...], "symbol"?}.')
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), help="Write ranked JSONL here (with --problems).")
+@click.option(
+    "--candidate",
+    "cand_paths",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Candidate after-file (repeatable).",
+)
+@click.option(
+    "--diff",
+    "diff_paths",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Candidate unified diff against --before (repeatable).",
+)
+@click.option(
+    "--problems",
+    "problems_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help='JSONL, one problem per line: {"id", "before", "instruction", '
+    '"candidates": [...] | "diffs": [...], "symbol"?}.',
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write ranked JSONL here (with --problems).",
+)
 @symbol_opt
 @device_opt
 @json_opt
 @_handled
-def rerank(model_dir: Path, before_path: Path | None, instruction: str | None, cand_paths: tuple[Path, ...],
-           diff_paths: tuple[Path, ...], problems_path: Path | None, out_path: Path | None, symbol: str, device: str,
-           as_json: bool) -> None:
+def rerank(
+    model_dir: Path,
+    before_path: Path | None,
+    instruction: str | None,
+    cand_paths: tuple[Path, ...],
+    diff_paths: tuple[Path, ...],
+    problems_path: Path | None,
+    out_path: Path | None,
+    symbol: str,
+    device: str,
+    as_json: bool,
+) -> None:
     """Rank candidates by energy, best first: one query from files, or many from a JSONL."""
     if problems_path is not None:
         if before_path or instruction or cand_paths or diff_paths:
@@ -181,7 +256,15 @@ def _rerank_jsonl(model_dir: Path, problems_path: Path, out_path: Path | None, d
             ranked = scorer.rerank(p["before"], p["instruction"], cands, diffs=diffs, symbol=symbol)
         except CandidateError as e:
             raise CandidateError(f"{e.name} of problem {pid}", e.reason) from e
-        out_lines.append(json.dumps({"id": pid, "ranking": ranked, "energies": [r["energy"] for r in sorted(ranked, key=lambda r: r["index"])]}))
+        out_lines.append(
+            json.dumps(
+                {
+                    "id": pid,
+                    "ranking": ranked,
+                    "energies": [r["energy"] for r in sorted(ranked, key=lambda r: r["index"])],
+                }
+            )
+        )
     text = "\n".join(out_lines) + ("\n" if out_lines else "")
     if out_path is not None:
         out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -196,7 +279,9 @@ def index() -> None:
 
 
 @index.command("query", epilog=EXIT_HELP)
-@click.option("--index", "index_dir", type=click.Path(path_type=Path), required=True, help="Index dir (index stage output).")
+@click.option(
+    "--index", "index_dir", type=click.Path(path_type=Path), required=True, help="Index dir (index stage output)."
+)
 @model_opt
 @before_opt
 @instr_opt
@@ -205,8 +290,16 @@ def index() -> None:
 @device_opt
 @json_opt
 @_handled
-def index_query(index_dir: Path, model_dir: Path, before_path: Path, instruction: str, k: int, symbol: str, device: str,
-                as_json: bool) -> None:
+def index_query(
+    index_dir: Path,
+    model_dir: Path,
+    before_path: Path,
+    instruction: str,
+    k: int,
+    symbol: str,
+    device: str,
+    as_json: bool,
+) -> None:
     """Top-k indexed after-states nearest to the predicted after-latent of (before, instruction)."""
     from codelewm.index.build import model_identity
     from codelewm.index.search import load_index, query
@@ -223,8 +316,11 @@ def index_query(index_dir: Path, model_dir: Path, before_path: Path, instruction
     row = query_row(scorer.featurizer, before, instruction, resolve_symbol(before, [], symbol))
     pred = predict_after(scorer.lm, [{**row, "after_ids": [], "after_mask": []}])
     hits = query(idx, pred, k)[0]
-    _emit({"symbol": row["symbol"], "hits": hits}, as_json,
-          [f"{h['rank']}\t{h['energy']:.6g}\t{h['id']}\t{h['split']}" for h in hits])
+    _emit(
+        {"symbol": row["symbol"], "hits": hits},
+        as_json,
+        [f"{h['rank']}\t{h['energy']:.6g}\t{h['id']}\t{h['split']}" for h in hits],
+    )
 
 
 if __name__ == "__main__":

@@ -322,9 +322,7 @@ def from_dict(cls: type[T], data: dict[str, Any], where: str = "") -> T:
     unknown = sorted(set(data) - names)
     if unknown:
         prefix = f"{where}." if where else ""
-        raise ConfigError(
-            f"unknown key(s) {', '.join(prefix + u for u in unknown)}; known: {', '.join(sorted(names))}"
-        )
+        raise ConfigError(f"unknown key(s) {', '.join(prefix + u for u in unknown)}; known: {', '.join(sorted(names))}")
     kwargs = {k: _coerce(hints[k], v, f"{where}.{k}" if where else k) for k, v in data.items()}
     return cls(**kwargs)
 

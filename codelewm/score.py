@@ -106,7 +106,12 @@ class Scorer:
         return self.lm.action
 
     def candidate_rows(
-        self, before: str, instruction: str, after_files: Sequence[str], names: Sequence[str] | None = None, symbol: str = ""
+        self,
+        before: str,
+        instruction: str,
+        after_files: Sequence[str],
+        names: Sequence[str] | None = None,
+        symbol: str = "",
     ) -> list[dict[str, Any]]:
         """EXAMPLE_SCHEMA feature rows, one per candidate, all around one resolved symbol."""
         names = _names(len(after_files), names)
@@ -122,8 +127,14 @@ class Scorer:
                 # valid candidate that leaves the symbol as it was: after-state = before-state
                 n = len(q["before_ids"])
                 rows.append(
-                    {**q, "after_state": q["before_state"], "after_ids": q["before_ids"], "after_mask": [0] * n,
-                     "edit_ops": [], "diff": ""}
+                    {
+                        **q,
+                        "after_state": q["before_state"],
+                        "after_ids": q["before_ids"],
+                        "after_mask": [0] * n,
+                        "edit_ops": [],
+                        "diff": "",
+                    }
                 )
         return rows
 

@@ -232,7 +232,7 @@ def iter_records(
             yield from batch.to_pylist()
             continue
         cols = []
-        for name, col in zip(batch.schema.names, batch.columns):
+        for col in batch.columns:
             if pa.types.is_dictionary(col.type):
                 values = col.dictionary.to_pylist()
                 cols.append([None if i is None else values[i] for i in col.indices.to_pylist()])

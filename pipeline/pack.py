@@ -11,7 +11,13 @@ from pipeline._common import load, params_option
 @click.command()
 @params_option
 @click.option("--input", "input_path", type=click.Path(path_type=Path), required=True)
-@click.option("--upstream", "upstream_metrics", type=click.Path(path_type=Path), multiple=True, help="Upstream stage metrics.json (funnel).")
+@click.option(
+    "--upstream",
+    "upstream_metrics",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    help="Upstream stage metrics.json (funnel).",
+)
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True)
 def main(params_path: Path, input_path: Path, upstream_metrics: tuple[Path, ...], out_dir: Path) -> None:
     p = load(params_path)

@@ -12,10 +12,18 @@ from pipeline._common import load, params_option
 @params_option
 @click.option("--shards", "shards_dir", type=click.Path(path_type=Path), required=True)
 @click.option("--tokenizer", "tokenizer_path", type=click.Path(path_type=Path), required=True)
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="models dir: main/ and control/ checkpoints.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="models dir: main/ and control/ checkpoints.",
+)
 @click.option("--metrics", "metrics_path", type=click.Path(path_type=Path), required=True)
 @click.option("--live-dir", "live_dir", type=click.Path(path_type=Path), required=True, help="DVCLive dir for curves.")
-def main(params_path: Path, shards_dir: Path, tokenizer_path: Path, out_dir: Path, metrics_path: Path, live_dir: Path) -> None:
+def main(
+    params_path: Path, shards_dir: Path, tokenizer_path: Path, out_dir: Path, metrics_path: Path, live_dir: Path
+) -> None:
     p = load(params_path)
     run_train(p.model, p.train, p.extract, shards_dir, tokenizer_path, out_dir, metrics_path, live_dir)
 

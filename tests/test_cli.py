@@ -36,22 +36,54 @@ def test_help_documents_exit_codes() -> None:
 
 def test_missing_model_exits_3(world: dict, tmp_path) -> None:
     d = world["dir"]
-    r = _run("score", "--model", tmp_path / "none", "--before", d / "before.py", "--instruction", "x y", "--candidate", d / "cand0.py")
+    r = _run(
+        "score",
+        "--model",
+        tmp_path / "none",
+        "--before",
+        d / "before.py",
+        "--instruction",
+        "x y",
+        "--candidate",
+        d / "cand0.py",
+    )
     assert r.exit_code == 3 and "no trained model" in r.output
 
 
 def test_bad_diff_exits_4_and_names_it(world: dict) -> None:
     d = world["dir"]
-    r = _run("rerank", "--model", world["main"], "--before", d / "before.py", "--instruction", world["instruction"],
-             "--diff", d / "cand0.diff", "--diff", d / "bad.diff")
+    r = _run(
+        "rerank",
+        "--model",
+        world["main"],
+        "--before",
+        d / "before.py",
+        "--instruction",
+        world["instruction"],
+        "--diff",
+        d / "cand0.diff",
+        "--diff",
+        d / "bad.diff",
+    )
     assert r.exit_code == 4 and "bad.diff" in r.output
 
 
 def test_usage_errors_exit_2(world: dict) -> None:
     d = world["dir"]
     assert _run("rerank", "--model", world["main"], "--before", d / "before.py").exit_code == 2
-    r = _run("rerank", "--model", world["main"], "--before", d / "before.py", "--instruction", "x",
-             "--candidate", d / "cand0.py", "--diff", d / "cand0.diff")
+    r = _run(
+        "rerank",
+        "--model",
+        world["main"],
+        "--before",
+        d / "before.py",
+        "--instruction",
+        "x",
+        "--candidate",
+        d / "cand0.py",
+        "--diff",
+        d / "cand0.diff",
+    )
     assert r.exit_code == 2
     (d / "bad.jsonl").write_text("{not json\n")
     assert _run("rerank", "--model", world["main"], "--problems", d / "bad.jsonl").exit_code == 2
@@ -73,7 +105,9 @@ def test_rerank_files_and_diffs_json(world: dict) -> None:
 def test_rerank_jsonl(world: dict) -> None:
     d = world["dir"]
     out = d / "ranked.jsonl"
-    r = _run("rerank", "--model", world["main"], "--problems", world["dir"] / "downstream" / "problems.jsonl", "--out", out)
+    r = _run(
+        "rerank", "--model", world["main"], "--problems", world["dir"] / "downstream" / "problems.jsonl", "--out", out
+    )
     assert r.exit_code == 0, r.output
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     assert len(lines) == len(world["transitions"])
@@ -86,11 +120,34 @@ def test_index_query(world: dict) -> None:
 
     d = world["dir"]
     run_index(IndexConfig(), world["main"], world["shards"], d / "index")
-    r = _run("index", "query", "--index", d / "index", "--model", world["main"], "--before", d / "before.py",
-             "--instruction", world["instruction"], "--k", "3", "--json")
+    r = _run(
+        "index",
+        "query",
+        "--index",
+        d / "index",
+        "--model",
+        world["main"],
+        "--before",
+        d / "before.py",
+        "--instruction",
+        world["instruction"],
+        "--k",
+        "3",
+        "--json",
+    )
     assert r.exit_code == 0, r.output
     hits = json.loads(r.output)["hits"]
     assert [h["rank"] for h in hits] == [1, 2, 3]
-    r = _run("index", "query", "--index", d / "index", "--model", world["control"], "--before", d / "before.py",
-             "--instruction", world["instruction"])
+    r = _run(
+        "index",
+        "query",
+        "--index",
+        d / "index",
+        "--model",
+        world["control"],
+        "--before",
+        d / "before.py",
+        "--instruction",
+        world["instruction"],
+    )
     assert r.exit_code == 2 and "different model" in r.output

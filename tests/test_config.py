@@ -1,3 +1,4 @@
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,7 @@ def test_invalid_action_is_rejected(tmp_path: Path) -> None:
 
 def test_configs_are_frozen_and_hash_stable() -> None:
     p = Params()
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         p.train.steps = 3  # type: ignore[misc]
     assert params_hash(p.train) == params_hash(Params().train)
 

@@ -24,8 +24,14 @@ TINY = {
     "ingest": {"synthetic": {"max_files": 40, "max_before_states": 60, "siblings": 3}},
     "extract": {"vocab_size": 600},  # keep the state budget: HumanEval problems must stay in scope
     "model": {"size": "tiny"},
-    "train": {"steps": 30, "batch_size": 16, "warmup_steps": 5, "eval_every": 15, "checkpoint_every": 15,
-              "collapse": {"min_effective_rank_ratio": 0.0, "min_dim_std": 0.0, "min_nn_entropy_ratio": 0.0}},
+    "train": {
+        "steps": 30,
+        "batch_size": 16,
+        "warmup_steps": 5,
+        "eval_every": 15,
+        "checkpoint_every": 15,
+        "collapse": {"min_effective_rank_ratio": 0.0, "min_dim_std": 0.0, "min_nn_entropy_ratio": 0.0},
+    },
     "evaluate": {"bootstrap": 100, "probe_epochs": 20, "global_pool": 100},
     "downstream": {"problems": 6, "max_tasks": 12},
 }
@@ -41,14 +47,19 @@ def _merge(base: dict, over: dict) -> dict:
 def _run(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200)
     if proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+        raise AssertionError(
+            f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+        )
     return proc
 
 
 def _copy_repo(dst: Path) -> None:
     files = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split("\0")
     for rel in filter(None, files):
         src = ROOT / rel
@@ -65,9 +76,17 @@ def test_dvc_repro_end_to_end(tmp_path: Path) -> None:
     _copy_repo(repo)
     params = yaml.safe_load((repo / "params.yaml").read_text())
     (repo / "params.yaml").write_text(yaml.safe_dump(_merge(params, TINY), sort_keys=False))
-    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    env = {
+        **os.environ,
+        "DVC_NO_ANALYTICS": "1",
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
     _run(["git", "init", "-q"], repo, env)
     _run(["git", "add", "-A"], repo, env)
     _run(["git", "commit", "-qm", "copy"], repo, env)

@@ -44,8 +44,13 @@ def test_bad_candidates_are_named(world: dict) -> None:
     sc = Scorer.load(world["main"])
     t = world["transitions"][12]
     with pytest.raises(CandidateError, match="cand-b"):
-        sc.score(t["before_file"], t["instruction"], ["--- a\n+++ b\n@@ -1,1 +1,1 @@\n-nope\n+x\n"] * 2,
-                 diffs=True, names=["cand-a", "cand-b"][::-1])
+        sc.score(
+            t["before_file"],
+            t["instruction"],
+            ["--- a\n+++ b\n@@ -1,1 +1,1 @@\n-nope\n+x\n"] * 2,
+            diffs=True,
+            names=["cand-a", "cand-b"][::-1],
+        )
     with pytest.raises(CandidateError):
         sc.score(t["before_file"], t["instruction"], [t["after_file"], "def broken(:\n"], symbol=t["symbol"])
     with pytest.raises(InputError):

@@ -1,6 +1,6 @@
 import gc
-import weakref
 import json
+import weakref
 from pathlib import Path
 
 import pyarrow as pa
@@ -171,7 +171,10 @@ def test_manifest_records_checksums_and_detects_changes(tmp_path: Path) -> None:
 
 
 def test_iter_records_shared_columns_decode_each_value_once(tmp_path: Path) -> None:
-    rows = [{"k": k, "file": f, "n": i} for i, (k, f) in enumerate([("a", "x" * 50), ("b", None), ("c", "x" * 50), ("d", "y")])]
+    rows = [
+        {"k": k, "file": f, "n": i}
+        for i, (k, f) in enumerate([("a", "x" * 50), ("b", None), ("c", "x" * 50), ("d", "y")])
+    ]
     pq.write_table(pa.Table.from_pylist(rows), tmp_path / "t.parquet")
     got = list(iter_records(tmp_path / "t.parquet", batch_rows=3, shared=["file"]))
     assert got == rows

@@ -60,7 +60,12 @@ def _bug_ops(rng: random.Random) -> list[str]:
 
 
 def _find_bug(
-    task: Task, function: str, splice: Callable[[str], str], limits: SandboxLimits, rng: random.Random, runs: Counter[str]
+    task: Task,
+    function: str,
+    splice: Callable[[str], str],
+    limits: SandboxLimits,
+    rng: random.Random,
+    runs: Counter[str],
 ) -> tuple[Mutation, str] | None:
     """First mutant (in rng order) whose program fails the task's tests."""
     spent = 0
@@ -227,4 +232,3 @@ def run_downstream(cfg: DownstreamConfig, out_dir: Path) -> dict[str, Any]:
             f"see {out_dir / 'metrics.json'} for the drop reasons"
         )
     return metrics
-

@@ -66,7 +66,9 @@ class LineDiffTokens:
         return frozenset(out)
 
 
-def lexical_energies(before_states: Sequence[str], instructions: Sequence[str], cand_states: Sequence[str]) -> np.ndarray:
+def lexical_energies(
+    before_states: Sequence[str], instructions: Sequence[str], cand_states: Sequence[str]
+) -> np.ndarray:
     """[Q, C] energies = -Jaccard(instruction tokens_q, tokens of lines changed from before_q to candidate_c)."""
     if len(before_states) != len(instructions):
         raise ValueError("one instruction per before-state")

@@ -57,7 +57,9 @@ def _scorer(model_dir: Path | None, size: str, device: str, tmp: Path):
 
     if model_dir is None:
         t = syn.sibling_transitions()
-        tok = syn.make_tokenizer([x[k] for x in t for k in ("before_file", "after_file", "instruction")] * 3, tmp / "tok.json")
+        tok = syn.make_tokenizer(
+            [x[k] for x in t for k in ("before_file", "after_file", "instruction")] * 3, tmp / "tok.json"
+        )
         model_dir = syn.make_checkpoint(tmp / "model", tok, size=size)
         click.echo(f"model: random-init '{size}' checkpoint (latency only)")
     return Scorer.load(model_dir, device=device)
@@ -78,14 +80,23 @@ def bench_scorer(model_dir: Path | None, size: str, n: int, repeats: int) -> Non
         t0 = time.perf_counter()
         rows = sc.candidate_rows(before, instr, cands)
         feat_ms = (time.perf_counter() - t0) * 1e3
-        click.echo(f"  of which featurization {feat_ms:.1f} ms; {len({tuple(r['after_ids']) for r in rows})} distinct candidates")
-        click.echo(f"scorer cpu 1x{n}: median {med:.1f} ms, p90 {p90:.1f} ms (target < 100 ms: {'met' if p90 < 100 else 'NOT met'})")
+        click.echo(
+            f"  of which featurization {feat_ms:.1f} ms; "
+            f"{len({tuple(r['after_ids']) for r in rows})} distinct candidates"
+        )
+        click.echo(
+            f"scorer cpu 1x{n}: median {med:.1f} ms, p90 {p90:.1f} ms "
+            f"(target < 100 ms: {'met' if p90 < 100 else 'NOT met'})"
+        )
         k = min(n, 20)
         t0 = time.perf_counter()
         for c in cands[:k]:
             sc.score(before, instr, [c])
         one = (time.perf_counter() - t0) * 1e3 / k
-        click.echo(f"  unbatched baseline: {one:.2f} ms/candidate vs batched {med / n:.2f} ms/candidate (x{one / (med / n):.1f})")
+        click.echo(
+            f"  unbatched baseline: {one:.2f} ms/candidate vs batched {med / n:.2f} ms/candidate "
+            f"(x{one / (med / n):.1f})"
+        )
         device = "cuda" if torch.cuda.is_available() else "cpu"
         sc_dev = _scorer(model_dir, size, device, Path(tmp)) if device != "cpu" else sc
         big = rows * max(1, 4096 // len(rows))
@@ -124,22 +135,46 @@ def bench_index(n: int, d: int, queries: int, repeats: int) -> None:
     naive = (time.perf_counter() - t0) * 1e3
     rss = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
     click.echo(f"index {n:,} x {d}: corpus {corpus.numel() * 4 / 2**20:,.0f} MiB, peak RSS +{rss:,.0f} MiB")
-    click.echo(f"  top-10, 1 query: median {statistics.median(single):.1f} ms, p90 {_pct(single, 0.9):.1f} ms "
-               f"(naive full-difference baseline {naive:.1f} ms, x{naive / statistics.median(single):.1f})")
-    click.echo(f"  top-10, {queries} queries: median {statistics.median(batch):.1f} ms ({statistics.median(batch) / queries:.2f} ms/query)")
+    click.echo(
+        f"  top-10, 1 query: median {statistics.median(single):.1f} ms, p90 {_pct(single, 0.9):.1f} ms "
+        f"(naive full-difference baseline {naive:.1f} ms, x{naive / statistics.median(single):.1f})"
+    )
+    click.echo(
+        f"  top-10, {queries} queries: median {statistics.median(batch):.1f} ms "
+        f"({statistics.median(batch) / queries:.2f} ms/query)"
+    )
 
 
 @click.command()
-@click.option("--model", "model_dir", type=click.Path(path_type=Path), default=None, help="Trained model dir (default: random-init).")
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Trained model dir (default: random-init).",
+)
 @click.option("--size", default="cpu", show_default=True, help="model.sizes key for the random-init model.")
 @click.option("--candidates", default=100, show_default=True)
 @click.option("--repeats", default=10, show_default=True)
 @click.option("--index-size", default=1_000_000, show_default=True)
 @click.option("--queries", default=100, show_default=True)
-@click.option("--threads", default=1, show_default=True,
-              help="torch CPU threads (0 = torch default); 1 avoids oversubscription on busy machines.")
+@click.option(
+    "--threads",
+    default=1,
+    show_default=True,
+    help="torch CPU threads (0 = torch default); 1 avoids oversubscription on busy machines.",
+)
 @click.option("--what", type=click.Choice(["all", "scorer", "index"]), default="all", show_default=True)
-def cli(model_dir: Path | None, size: str, candidates: int, repeats: int, index_size: int, queries: int, threads: int, what: str) -> None:
+def cli(
+    model_dir: Path | None,
+    size: str,
+    candidates: int,
+    repeats: int,
+    index_size: int,
+    queries: int,
+    threads: int,
+    what: str,
+) -> None:
     """Scorer latency/throughput and exact index search latency."""
     if threads > 0:
         torch.set_num_threads(threads)

@@ -58,7 +58,9 @@ class ShuffledInstructionScorer:
     """Downstream shuffled-action control: score each problem's candidates under ANOTHER problem's
     instruction (a seeded derangement over task ids), with the problem's own before-file unchanged."""
 
-    def __init__(self, score_problem: Callable[[dict[str, Any], str | None], list[float]], problems_path: Path, seed: int):
+    def __init__(
+        self, score_problem: Callable[[dict[str, Any], str | None], list[float]], problems_path: Path, seed: int
+    ):
         self.score_problem = score_problem
         probs = [json.loads(ln) for ln in Path(problems_path).read_text(encoding="utf-8").splitlines() if ln.strip()]
         ids = sorted({str(p["task_id"]) for p in probs})

@@ -73,7 +73,8 @@ def apply_unified_diff(original: str, diff: str) -> str:
                 if pos >= len(src) or src[pos].rstrip("\r\n") != text.rstrip("\r\n"):
                     got = src[pos].rstrip() if pos < len(src) else "<end of file>"
                     raise PatchError(
-                        f"hunk {n_hunks}: line {pos + 1} does not match: expected {text.rstrip()[:60]!r}, got {got[:60]!r}"
+                        f"hunk {n_hunks}: line {pos + 1} does not match: "
+                        f"expected {text.rstrip()[:60]!r}, got {got[:60]!r}"
                     )
                 if tag == " ":
                     out.append(src[pos])

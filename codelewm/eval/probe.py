@@ -16,8 +16,16 @@ import numpy as np
 import torch
 
 
-def fit_probe(x_train: torch.Tensor, y_train: np.ndarray, x_test: torch.Tensor, y_test: np.ndarray, epochs: int,
-              seed: int, lr: float = 0.05, weight_decay: float = 1e-3) -> float:
+def fit_probe(
+    x_train: torch.Tensor,
+    y_train: np.ndarray,
+    x_test: torch.Tensor,
+    y_test: np.ndarray,
+    epochs: int,
+    seed: int,
+    lr: float = 0.05,
+    weight_decay: float = 1e-3,
+) -> float:
     """Test accuracy of a logistic-regression probe trained on (x_train, y_train)."""
     g = torch.Generator().manual_seed(seed)
     x_tr, x_te = x_train.double(), x_test.double()
@@ -38,8 +46,16 @@ def fit_probe(x_train: torch.Tensor, y_train: np.ndarray, x_test: torch.Tensor, 
     return float(np.mean(pred == y_test))
 
 
-def probe_suite(main_train: torch.Tensor, main_test: torch.Tensor, ctrl_train: torch.Tensor, ctrl_test: torch.Tensor,
-                ops_train: list[str], ops_test: list[str], epochs: int, seed: int) -> dict[str, Any]:
+def probe_suite(
+    main_train: torch.Tensor,
+    main_test: torch.Tensor,
+    ctrl_train: torch.Tensor,
+    ctrl_test: torch.Tensor,
+    ops_train: list[str],
+    ops_test: list[str],
+    epochs: int,
+    seed: int,
+) -> dict[str, Any]:
     """Accuracies of the op probe on main vs no-action latents, shuffled labels and the majority rule."""
     classes = sorted(set(ops_train))
     if len(classes) < 2:

@@ -92,7 +92,13 @@ def evaluate_retrieval(
             qm, qrows = evaluate_groups(groups, fn)
             results[pool_name][name] = qm
             rank_rows.extend(
-                {"pool": pool_name, "method": name, "query_id": row_ids[int(r)], "rank": float(rk), "pool_size": int(ps)}
+                {
+                    "pool": pool_name,
+                    "method": name,
+                    "query_id": row_ids[int(r)],
+                    "rank": float(rk),
+                    "pool_size": int(ps),
+                }
                 for r, rk, ps in zip(qrows, qm.rank, qm.pool_size)
             )
     return results, rank_rows

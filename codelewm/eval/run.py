@@ -78,7 +78,9 @@ def _retrieval_section(results: dict[str, dict[str, QueryMetrics]], n_boot: int,
     return retrieval, lifts
 
 
-def _surprise(scorers: dict[str, Scorer], rows: list[dict[str, Any]], cfg: EvaluateConfig) -> tuple[dict, list[dict], dict]:
+def _surprise(
+    scorers: dict[str, Scorer], rows: list[dict[str, Any]], cfg: EvaluateConfig
+) -> tuple[dict, list[dict], dict]:
     section: dict[str, Any] = {}
     energy_rows: list[dict[str, Any]] = []
     info: dict[str, Any] = {}
@@ -100,7 +102,9 @@ def _surprise(scorers: dict[str, Scorer], rows: list[dict[str, Any]], cfg: Evalu
     return section, energy_rows, info
 
 
-def _downstream(scorers: dict[str, Any], problems_path: Path, cfg: DownstreamConfig, n_bootstrap: int) -> tuple[dict, list[dict]]:
+def _downstream(
+    scorers: dict[str, Any], problems_path: Path, cfg: DownstreamConfig, n_bootstrap: int
+) -> tuple[dict, list[dict]]:
     from codelewm.downstream.evaluate import evaluate_downstream  # the DOWNSTREAM engineer's interface
 
     section, details = evaluate_downstream(
@@ -112,10 +116,26 @@ def _downstream(scorers: dict[str, Any], problems_path: Path, cfg: DownstreamCon
 def _write_details(details_dir: Path, ranks: list[dict], energies: list[dict], downstream: list[dict]) -> list[Path]:
     details_dir.mkdir(parents=True, exist_ok=True)
     schemas = {
-        "ranks.parquet": (ranks, pa.schema([("pool", pa.string()), ("method", pa.string()), ("query_id", pa.string()),
-                                            ("rank", pa.float64()), ("pool_size", pa.int64())])),
-        "energies.parquet": (energies, pa.schema([("kind", pa.string()), ("method", pa.string()), ("energy", pa.float64())])),
-        "downstream.parquet": (downstream, pa.schema([("task_id", pa.string()), ("method", pa.string()), ("top_passed", pa.float64())])),
+        "ranks.parquet": (
+            ranks,
+            pa.schema(
+                [
+                    ("pool", pa.string()),
+                    ("method", pa.string()),
+                    ("query_id", pa.string()),
+                    ("rank", pa.float64()),
+                    ("pool_size", pa.int64()),
+                ]
+            ),
+        ),
+        "energies.parquet": (
+            energies,
+            pa.schema([("kind", pa.string()), ("method", pa.string()), ("energy", pa.float64())]),
+        ),
+        "downstream.parquet": (
+            downstream,
+            pa.schema([("task_id", pa.string()), ("method", pa.string()), ("top_passed", pa.float64())]),
+        ),
     }
     paths = []
     for name, (rows, schema) in schemas.items():
@@ -182,8 +202,20 @@ def run_evaluate(
     surprise, energy_rows, surprise_info = _surprise({"model": main, "no_action": control}, test, eval_cfg)
 
     train = read_split(Path(shards_dir), "train", limit=eval_cfg.probe_max_train)
-    probe = probe_suite(predict_after(main.lm, train, bs), main_pred, predict_after(control.lm, train, bs), ctrl_pred,
-                        [r["op"] for r in train], [r["op"] for r in test], eval_cfg.probe_epochs, eval_cfg.seed) if train else {"skipped": "empty train split"}
+    probe = (
+        probe_suite(
+            predict_after(main.lm, train, bs),
+            main_pred,
+            predict_after(control.lm, train, bs),
+            ctrl_pred,
+            [r["op"] for r in train],
+            [r["op"] for r in test],
+            eval_cfg.probe_epochs,
+            eval_cfg.seed,
+        )
+        if train
+        else {"skipped": "empty train split"}
+    )
 
     collapse = {"main": collapse_metrics(main_cand), "control": collapse_metrics(ctrl_cand)}
 
@@ -197,12 +229,27 @@ def run_evaluate(
 
     detail_paths = _write_details(out_dir / "details", rank_rows, energy_rows, downstream_rows)
     metrics = write_metrics(
-        out_dir / "metrics.json", funnel,
-        retrieval=retrieval, lifts=lifts, surprise=surprise, probe=probe, collapse=collapse, downstream=downstream,
-        diagnostics={"shuffled_within_sibling_fraction": within_sibling, "sibling_rows_without_pool": sib_skipped,
-                     "n_test_rows": len(test), "n_unique_after_states": table.n, "surprise": surprise_info,
-                     "main_action": main.action},
+        out_dir / "metrics.json",
+        funnel,
+        retrieval=retrieval,
+        lifts=lifts,
+        surprise=surprise,
+        probe=probe,
+        collapse=collapse,
+        downstream=downstream,
+        diagnostics={
+            "shuffled_within_sibling_fraction": within_sibling,
+            "sibling_rows_without_pool": sib_skipped,
+            "n_test_rows": len(test),
+            "n_unique_after_states": table.n,
+            "surprise": surprise_info,
+            "main_action": main.action,
+        },
     )
-    write_manifest(out_dir, "evaluate", [*detail_paths, out_dir / "metrics.json"],
-                   params={"evaluate": eval_cfg, "downstream": downstream_cfg})
+    write_manifest(
+        out_dir,
+        "evaluate",
+        [*detail_paths, out_dir / "metrics.json"],
+        params={"evaluate": eval_cfg, "downstream": downstream_cfg},
+    )
     return metrics

@@ -35,7 +35,10 @@ def symbol_lines(state: str, symbol: str) -> tuple[int, int] | None:
         if not isinstance(node, ast.ClassDef) or not node.body:
             return None
         node = node.body[-1]
-    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) or node.name != symbol.rsplit(".", 1)[-1]:
+    if (
+        not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        or node.name != symbol.rsplit(".", 1)[-1]
+    ):
         return None
     start = min([node.lineno] + [d.lineno for d in node.decorator_list])
     return start - 1, int(node.end_lineno or node.lineno)

@@ -23,16 +23,55 @@ from codelewm.data.tokenizer import PAD_ID, train_tokenizer
 from codelewm.records import EXAMPLE_SCHEMA, SCHEMA_VERSION, stable_id
 
 BASE_FUNCTIONS = (
-    "def total(values, limit):\n    acc = 0\n    for v in values:\n        if v > limit:\n            acc += v * 2\n    return acc\n",
+    (
+        "def total(values, limit):\n"
+        "    acc = 0\n"
+        "    for v in values:\n"
+        "        if v > limit:\n"
+        "            acc += v * 2\n"
+        "    return acc\n"
+    ),
     "def clamp(x, lo, hi):\n    if x < lo:\n        return lo\n    if x > hi:\n        return hi\n    return x + 0\n",
-    "def find_index(items, target):\n    i = 0\n    while i < len(items):\n        if items[i] == target:\n            return i\n        i += 1\n    return -1\n",
-    "def scale(points, factor):\n    out = []\n    for p in points:\n        q = p * factor\n        out.append(q - 1)\n    return out\n",
-    "def mean(xs, default):\n    n = len(xs)\n    if n == 0:\n        return default\n    s = sum(xs)\n    return s / n\n",
-    "def count_words(text, sep):\n    parts = text.split(sep)\n    n = 0\n    for p in parts:\n        if len(p) > 3:\n            n += 1\n    return n\n",
+    (
+        "def find_index(items, target):\n"
+        "    i = 0\n"
+        "    while i < len(items):\n"
+        "        if items[i] == target:\n"
+        "            return i\n"
+        "        i += 1\n"
+        "    return -1\n"
+    ),
+    (
+        "def scale(points, factor):\n"
+        "    out = []\n"
+        "    for p in points:\n"
+        "        q = p * factor\n"
+        "        out.append(q - 1)\n"
+        "    return out\n"
+    ),
+    (
+        "def mean(xs, default):\n"
+        "    n = len(xs)\n"
+        "    if n == 0:\n"
+        "        return default\n"
+        "    s = sum(xs)\n"
+        "    return s / n\n"
+    ),
+    (
+        "def count_words(text, sep):\n"
+        "    parts = text.split(sep)\n"
+        "    n = 0\n"
+        "    for p in parts:\n"
+        "        if len(p) > 3:\n"
+        "            n += 1\n"
+        "    return n\n"
+    ),
 )
 
 
-def sibling_transitions(seed: int = 0, per_base: int = 4, bases: tuple[str, ...] = BASE_FUNCTIONS) -> list[dict[str, Any]]:
+def sibling_transitions(
+    seed: int = 0, per_base: int = 4, bases: tuple[str, ...] = BASE_FUNCTIONS
+) -> list[dict[str, Any]]:
     """Transitions (before_file, after_file, instruction, op, before_key, symbol) with sibling edits."""
     rng = random.Random(seed)
     out = []
@@ -45,8 +84,16 @@ def sibling_transitions(seed: int = 0, per_base: int = 4, bases: tuple[str, ...]
             if m is None:
                 continue
             name = src.split("(")[0].removeprefix("def ")
-            out.append({"before_file": src, "after_file": m.source, "instruction": m.instruction, "op": m.op,
-                        "before_key": f"base{b}", "symbol": name})
+            out.append(
+                {
+                    "before_file": src,
+                    "after_file": m.source,
+                    "instruction": m.instruction,
+                    "op": m.op,
+                    "before_key": f"base{b}",
+                    "symbol": name,
+                }
+            )
             made += 1
             if made >= per_base:
                 break
@@ -59,27 +106,43 @@ def make_tokenizer(texts: list[str], path: Path, vocab_size: int = 400) -> Path:
     return Path(path)
 
 
-def make_checkpoint(model_dir: Path, tokenizer_path: Path, action: str = "text", size: str = "tiny",
-                    extract: ExtractConfig | None = None, seed: int = 0) -> Path:
+def make_checkpoint(
+    model_dir: Path,
+    tokenizer_path: Path,
+    action: str = "text",
+    size: str = "tiny",
+    extract: ExtractConfig | None = None,
+    seed: int = 0,
+) -> Path:
     """A randomly initialised but complete model dir written by the production checkpoint writer."""
     import torch
+    from tokenizers import Tokenizer
 
     from codelewm.model.checkpoint import save_checkpoint
     from codelewm.model.jepa import JEPA, ModelSpec
-    from tokenizers import Tokenizer
 
     extract = extract or ExtractConfig()
     dims = ModelConfig().sizes[size]
     vocab = Tokenizer.from_file(str(tokenizer_path)).get_vocab_size()
-    spec = ModelSpec(action=action, dims=dims, vocab_size=vocab, pad_id=PAD_ID,
-                     max_state_tokens=extract.max_state_tokens, max_action_tokens=extract.max_action_tokens)
+    spec = ModelSpec(
+        action=action,
+        dims=dims,
+        vocab_size=vocab,
+        pad_id=PAD_ID,
+        max_state_tokens=extract.max_state_tokens,
+        max_action_tokens=extract.max_action_tokens,
+    )
     torch.manual_seed(seed)
     model = JEPA(spec)
-    save_checkpoint(Path(model_dir), model, {"extract": to_dict(extract), "step": 0, "untrained": True}, Path(tokenizer_path))
+    save_checkpoint(
+        Path(model_dir), model, {"extract": to_dict(extract), "step": 0, "untrained": True}, Path(tokenizer_path)
+    )
     return Path(model_dir)
 
 
-def featurize_transitions(featurizer: Featurizer, transitions: list[dict[str, Any]], split_of: Any = None) -> list[dict[str, Any]]:
+def featurize_transitions(
+    featurizer: Featurizer, transitions: list[dict[str, Any]], split_of: Any = None
+) -> list[dict[str, Any]]:
     """EXAMPLE_SCHEMA rows; ``split_of(before_key) -> split`` (default: everything in test)."""
     rows = []
     for t in transitions:
@@ -89,9 +152,22 @@ def featurize_transitions(featurizer: Featurizer, transitions: list[dict[str, An
             continue
         rid = stable_id("synthetic", t["before_key"], t["op"], t["after_file"])
         f.pop("symbol", None)
-        rows.append({"schema_version": SCHEMA_VERSION, "id": rid, "split": split_of(t["before_key"]) if split_of else "test",
-                     "source": "synthetic", "repo": t["before_key"], "path": "x.py", "symbol": t["symbol"],
-                     "license": "MIT", "op": t["op"], "before_key": t["before_key"], "instruction": t["instruction"], **f})
+        rows.append(
+            {
+                "schema_version": SCHEMA_VERSION,
+                "id": rid,
+                "split": split_of(t["before_key"]) if split_of else "test",
+                "source": "synthetic",
+                "repo": t["before_key"],
+                "path": "x.py",
+                "symbol": t["symbol"],
+                "license": "MIT",
+                "op": t["op"],
+                "before_key": t["before_key"],
+                "instruction": t["instruction"],
+                **f,
+            }
+        )
     return rows
 
 
@@ -118,8 +194,17 @@ def write_problems(path: Path, transitions: list[dict[str, Any]]) -> Path:
     for key, ts in sorted(groups.items()):
         for k, t in enumerate(ts):
             cands = [{"code": s["after_file"], "passed": s is t} for s in ts]
-            lines.append(json.dumps({"task_id": f"{key}/{k}", "entry_point": t["symbol"], "before": t["before_file"],
-                                     "instruction": t["instruction"], "candidates": cands}))
+            lines.append(
+                json.dumps(
+                    {
+                        "task_id": f"{key}/{k}",
+                        "entry_point": t["symbol"],
+                        "before": t["before_file"],
+                        "instruction": t["instruction"],
+                        "candidates": cands,
+                    }
+                )
+            )
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return Path(path)
@@ -138,5 +223,12 @@ def build_world(d: Path, split: dict[str, str] | None = None) -> dict[str, Any]:
     rows = featurize_transitions(Featurizer.from_file(tok, ExtractConfig()), t, lambda k: split.get(k, "test"))
     write_shards(d / "shards", rows)
     write_problems(d / "downstream" / "problems.jsonl", t)
-    return {"dir": d, "transitions": t, "rows": rows, "main": d / "main", "control": d / "control", "shards": d / "shards",
-            "tokenizer": tok}
+    return {
+        "dir": d,
+        "transitions": t,
+        "rows": rows,
+        "main": d / "main",
+        "control": d / "control",
+        "shards": d / "shards",
+        "tokenizer": tok,
+    }

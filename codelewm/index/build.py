@@ -74,11 +74,16 @@ def run_index(cfg: IndexConfig, model_dir: Path, shards_dir: Path, out_dir: Path
     }
     write_json(out_dir / META_FILE, meta)
     metrics = write_metrics(
-        out_dir / "metrics.json", funnel, n_vectors=int(lat.shape[0]), d_latent=int(lat.shape[1]),
-        encode_seconds=round(seconds, 3), vectors_per_s=round(lat.shape[0] / max(seconds, 1e-9), 1),
+        out_dir / "metrics.json",
+        funnel,
+        n_vectors=int(lat.shape[0]),
+        d_latent=int(lat.shape[1]),
+        encode_seconds=round(seconds, 3),
+        vectors_per_s=round(lat.shape[0] / max(seconds, 1e-9), 1),
     )
     write_manifest(
-        out_dir, "index",
+        out_dir,
+        "index",
         [out_dir / LATENTS_FILE, out_dir / IDS_FILE, out_dir / META_FILE, out_dir / "metrics.json"],
         params={"index": cfg},
     )

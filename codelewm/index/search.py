@@ -112,7 +112,13 @@ def query(index: Index, pred_latents: Tensor, k: int) -> list[list[dict[str, Any
     for drow, irow in zip(dist.tolist(), idx.tolist()):
         out.append(
             [
-                {"rank": r + 1, "id": index.ids[i], "before_key": index.before_keys[i], "split": index.splits[i], "energy": d}
+                {
+                    "rank": r + 1,
+                    "id": index.ids[i],
+                    "before_key": index.before_keys[i],
+                    "split": index.splits[i],
+                    "energy": d,
+                }
                 for r, (d, i) in enumerate(zip(drow, irow))
             ]
         )

@@ -119,7 +119,9 @@ def plan_epoch(
 class BatchPlan:
     """Infinite, deterministic sequence of batches over epochs; rank r of world w takes every w-th batch."""
 
-    def __init__(self, lengths: Sequence[int], keys: Sequence[str], batch_size: int, seed: int, rank: int = 0, world: int = 1):
+    def __init__(
+        self, lengths: Sequence[int], keys: Sequence[str], batch_size: int, seed: int, rank: int = 0, world: int = 1
+    ):
         if not lengths:
             raise ValueError("no training rows")
         self.lengths, self.keys = list(lengths), list(keys)

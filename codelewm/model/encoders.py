@@ -16,7 +16,9 @@ from codelewm.model.layers import Block, Projector, masked_max, masked_mean
 
 
 class StateEncoder(nn.Module):
-    def __init__(self, vocab_size: int, max_len: int, d_model: int, n_head: int, n_layer: int, d_latent: int, dropout: float):
+    def __init__(
+        self, vocab_size: int, max_len: int, d_model: int, n_head: int, n_layer: int, d_latent: int, dropout: float
+    ):
         super().__init__()
         self.tok = nn.Embedding(vocab_size, d_model)
         self.pos = nn.Embedding(max_len, d_model)

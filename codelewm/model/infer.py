@@ -43,7 +43,9 @@ def load_model(model_dir: Path, device: str = "cpu") -> LoadedModel:
     model, cfg = load_checkpoint(model_dir, device)
     tok = model_dir / "tokenizer.json"
     if not tok.is_file():
-        raise ModelLoadError(f"{model_dir}: tokenizer.json missing; candidates could not be featurized like training data")
+        raise ModelLoadError(
+            f"{model_dir}: tokenizer.json missing; candidates could not be featurized like training data"
+        )
     try:
         fcfg = ExtractConfig(**cfg["extract"])
     except (KeyError, TypeError) as e:

@@ -44,11 +44,15 @@ class JEPA(nn.Module):
         super().__init__()
         self.spec = spec
         m = spec.dims
-        self.state = StateEncoder(spec.vocab_size, spec.max_state_tokens, m.d_model, m.n_head, m.n_layer, m.d_latent, m.dropout)
+        self.state = StateEncoder(
+            spec.vocab_size, spec.max_state_tokens, m.d_model, m.n_head, m.n_layer, m.d_latent, m.dropout
+        )
         if spec.action == "none":
             self.null_action = NullAction(m.d_model)
         else:
-            self.action = ActionEncoder(spec.vocab_size, spec.max_action_tokens, m.d_model, m.n_head, m.n_action_layer, m.dropout)
+            self.action = ActionEncoder(
+                spec.vocab_size, spec.max_action_tokens, m.d_model, m.n_head, m.n_action_layer, m.dropout
+            )
         self.predictor = Predictor(m.d_model, m.n_head, m.n_pred_layer, m.d_latent, m.dropout)
         self.apply(_init_weights)
         self.state.proj.reset_parameters()

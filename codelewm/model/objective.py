@@ -61,7 +61,9 @@ def loss(out: dict[str, Tensor], cfg: ModelConfig, directions: Tensor) -> tuple[
     """Total loss and its parts (floats, for logging)."""
     pred_loss = F.mse_loss(out["z_hat"].float(), out["z_target"].float())
     # SIGReg on the encoder's latents of both states: the space the energy is measured in
-    reg = 0.5 * (sigreg(out["z_before"], directions, cfg.sigreg_knots) + sigreg(out["z_after"], directions, cfg.sigreg_knots))
+    reg = 0.5 * (
+        sigreg(out["z_before"], directions, cfg.sigreg_knots) + sigreg(out["z_after"], directions, cfg.sigreg_knots)
+    )
     total = pred_loss + cfg.sigreg_weight * reg
     parts = {"pred_loss": float(pred_loss.detach()), "sigreg": float(reg.detach())}
     if cfg.infonce_weight > 0:

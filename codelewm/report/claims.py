@@ -89,7 +89,9 @@ def _from_lift(cid: str, text: str, entry: Any, where: str, metric: str = "") ->
     )
 
 
-def auc_bootstrap(true: np.ndarray, decoy: np.ndarray, n: int, seed: int, alpha: float = 0.05) -> tuple[float, float, float]:
+def auc_bootstrap(
+    true: np.ndarray, decoy: np.ndarray, n: int, seed: int, alpha: float = 0.05
+) -> tuple[float, float, float]:
     """AUC of P(energy_true < energy_decoy) (ties count half) with a percentile bootstrap CI.
 
     The two samples are unpaired (the details file carries no query id), so each is resampled on
@@ -123,7 +125,9 @@ def surprise_claim(eval_metrics: dict[str, Any], energies: Path | None, n_boot: 
         return Claim(cid, text, NOT_MEASURED, "auc-0.5", reason="details/energies.parquet missing: no CI possible")
     t = pq.read_table(energies, columns=["kind", "method", "energy"]).to_pydict()
     true = np.array([e for k, m, e in zip(t["kind"], t["method"], t["energy"]) if m == "model" and k == "true"], float)
-    decoy = np.array([e for k, m, e in zip(t["kind"], t["method"], t["energy"]) if m == "model" and k == "decoy"], float)
+    decoy = np.array(
+        [e for k, m, e in zip(t["kind"], t["method"], t["energy"]) if m == "model" and k == "decoy"], float
+    )
     if len(true) == 0 or len(decoy) == 0:
         return Claim(cid, text, NOT_MEASURED, "auc-0.5", reason="no model true/decoy energies in details")
     auc, lo, hi = auc_bootstrap(true, decoy, n_boot, seed)
@@ -163,7 +167,14 @@ def build_claims(
         elif c.verdict != NOT_MEASURED and not (_finite(n_problems) and n_problems >= min_downstream_problems):
             # Too few problems: the interval is not trusted whatever it says (design brief, sect. 2).
             c = Claim(
-                cid, text, INCONCLUSIVE, c.metric, c.lift, c.lo, c.hi, c.p_le_0,
+                cid,
+                text,
+                INCONCLUSIVE,
+                c.metric,
+                c.lift,
+                c.lo,
+                c.hi,
+                c.p_le_0,
                 f"only {n_problems} problems (< {min_downstream_problems} required)",
             )
         claims.append(c)

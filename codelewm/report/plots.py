@@ -160,7 +160,9 @@ def plot_downstream(downstream: dict[str, Any] | None, out: Path) -> Path | None
     fig, ax = plt.subplots(figsize=(1.1 * len(methods) + 2.5, 3.0))
     x = np.arange(len(methods))
     ax.bar(x, vals, color=["C0" if m == "model" else "C7" for m in methods])
-    ax.errorbar(x, vals, yerr=[np.clip(vals - lo, 0, None), np.clip(hi - vals, 0, None)], fmt="none", ecolor="k", capsize=4)
+    ax.errorbar(
+        x, vals, yerr=[np.clip(vals - lo, 0, None), np.clip(hi - vals, 0, None)], fmt="none", ecolor="k", capsize=4
+    )
     for value, label, style in (
         ((downstream or {}).get("oracle_pass_at_1"), "oracle", "--"),
         ((downstream or {}).get("candidate_pass_rate"), "candidate pass rate", ":"),

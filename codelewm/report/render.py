@@ -39,7 +39,7 @@ def _fmt(v: Any, digits: int = 3) -> str:
     if isinstance(v, int):
         return f"{v:,}"
     if isinstance(v, float):
-        return f"{v:.{digits}f}" if abs(v) >= 10 ** -digits or v == 0 else f"{v:.2e}"
+        return f"{v:.{digits}f}" if abs(v) >= 10**-digits or v == 0 else f"{v:.2e}"
     return str(v).replace("|", "\\|").replace("\n", " ")
 
 
@@ -74,7 +74,9 @@ def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _side_by_side(a: dict[str, Any] | None, b: dict[str, Any] | None, first: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+def _side_by_side(
+    a: dict[str, Any] | None, b: dict[str, Any] | None, first: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     fa, fb = _flatten(a or {}), _flatten(b or {})
     keys = [k for k in first if k in fa or k in fb] + sorted((set(fa) | set(fb)) - set(first))
     return [{"key": k, "main": fa.get(k), "control": fb.get(k)} for k in keys]
@@ -138,7 +140,9 @@ def _make_plots(live_dir: Path, details: Path, ev: dict[str, Any], plots_dir: Pa
         old.unlink()
     made = {
         "training": plots.plot_training_curves(live_dir, plots_dir / "training_curves.png"),
-        "ranks_sibling": plots.plot_rank_histograms(details / "ranks.parquet", "sibling", plots_dir / "ranks_sibling.png"),
+        "ranks_sibling": plots.plot_rank_histograms(
+            details / "ranks.parquet", "sibling", plots_dir / "ranks_sibling.png"
+        ),
         "ranks_global": plots.plot_rank_histograms(details / "ranks.parquet", "global", plots_dir / "ranks_global.png"),
         "energies": plots.plot_energies(details / "energies.parquet", plots_dir / "energies.png"),
         "downstream": plots.plot_downstream(ev.get("downstream"), plots_dir / "downstream_pass_at_1.png"),

@@ -151,7 +151,17 @@ RULES: tuple[Rule, ...] = (
             r"private[_-]?key|client[_-]?secret)[\"']?\s*(?::|=|:=)\s*(?P<q>[\"'])(?P<v>[^\"'\s]{12,200})(?P=q)"
         ),
         _generic_value,
-        needles=("passw", "secret", "api_key", "api-key", "apikey", "token", "private_key", "private-key", "privatekey"),
+        needles=(
+            "passw",
+            "secret",
+            "api_key",
+            "api-key",
+            "apikey",
+            "token",
+            "private_key",
+            "private-key",
+            "privatekey",
+        ),
     ),
 )
 

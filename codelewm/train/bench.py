@@ -30,8 +30,16 @@ def _rows(n: int, seq: int, act: int, vocab: int, seed: int) -> list[dict]:
     for i in range(n):
         L = rng.randint(seq // 2, seq)  # noqa: N806
         before = [rng.randrange(5, vocab) for _ in range(L)]
-        rows.append({"before_key": str(i), "before_ids": before, "after_ids": before, "after_mask": [0] * L,
-                     "action_ids": [rng.randrange(5, vocab) for _ in range(rng.randint(4, act))], "edit_op_ids": [5]})
+        rows.append(
+            {
+                "before_key": str(i),
+                "before_ids": before,
+                "after_ids": before,
+                "after_mask": [0] * L,
+                "action_ids": [rng.randrange(5, vocab) for _ in range(rng.randint(4, act))],
+                "edit_op_ids": [5],
+            }
+        )
     return rows
 
 
@@ -73,7 +81,7 @@ def cli(size: str, device: str, batch_size: int | None, seq: int, steps: int | N
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=cuda)
     fwd = torch.compile(model, dynamic=False) if (use_compile and cuda) else model
     rows = _rows(batch_size * 4, seq, 48, 4096, 0)
-    batches = [collate(rows[i * batch_size:(i + 1) * batch_size], "text", 0, seq, 48) for i in range(4)]
+    batches = [collate(rows[i * batch_size : (i + 1) * batch_size], "text", 0, seq, 48) for i in range(4)]
     dirs = random_directions(spec.dims.d_latent, mcfg.sigreg_directions, torch.Generator().manual_seed(0), dev)
 
     def step(b):
@@ -104,13 +112,18 @@ def cli(size: str, device: str, batch_size: int | None, seq: int, steps: int | N
     n_params = sum(p.numel() for p in model.parameters())
     achieved = flops / dt
     click.echo(f"device: {torch.cuda.get_device_name(dev) if cuda else 'cpu'} ({torch.get_num_threads()} threads)")
-    click.echo(f"size={size} params={n_params / 1e6:.2f}M batch={batch_size} seq<={seq} steps={steps} amp={'bf16' if cuda else 'fp32'}")
+    click.echo(
+        f"size={size} params={n_params / 1e6:.2f}M batch={batch_size} seq<={seq} steps={steps} "
+        f"amp={'bf16' if cuda else 'fp32'}"
+    )
     click.echo(f"step_time_ms: {1000 * dt / steps:.1f}")
     click.echo(f"examples_per_s: {batch_size * steps / dt:.1f}")
     click.echo(f"useful_tokens_per_s: {real / dt:.0f} (padding fraction {1 - real / padded:.3f})")
     click.echo(f"model_tflops_per_s: {achieved / 1e12:.3f}")
     peak = measured_peak(dev, torch.bfloat16 if cuda else torch.float32)
-    click.echo(f"mfu_vs_measured_matmul_peak: {achieved / peak:.3f} (peak {peak / 1e12:.2f} TFLOP/s measured in this run)")
+    click.echo(
+        f"mfu_vs_measured_matmul_peak: {achieved / peak:.3f} (peak {peak / 1e12:.2f} TFLOP/s measured in this run)"
+    )
     if cuda:
         name = torch.cuda.get_device_name(dev)
         nominal = next((v for k, v in NOMINAL_BF16_TFLOPS.items() if k in name), None)

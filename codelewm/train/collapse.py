@@ -75,6 +75,4 @@ def check_collapse(m: dict[str, float], cfg: CollapseGateConfig, where: str) -> 
     """Raise CollapseError naming every crossed threshold."""
     bad = gate_violations(m, cfg)
     if bad:
-        raise CollapseError(
-            f"latent collapse at {where}: {'; '.join(bad)} (thresholds: train.collapse in params.yaml)"
-        )
+        raise CollapseError(f"latent collapse at {where}: {'; '.join(bad)} (thresholds: train.collapse in params.yaml)")

@@ -67,8 +67,14 @@ def _training_code_hash() -> str:
 
 def run_hash(spec: ModelSpec, mcfg: ModelConfig, tcfg: TrainConfig, data_hash: str, world: int) -> str:
     """Identity of a training run: a checkpoint is resumed only by the run that wrote it."""
-    blob = {"spec": spec.to_json(), "model": to_dict(mcfg), "train": to_dict(tcfg), "data": data_hash, "world": world,
-            "code": _training_code_hash()}
+    blob = {
+        "spec": spec.to_json(),
+        "model": to_dict(mcfg),
+        "train": to_dict(tcfg),
+        "data": data_hash,
+        "world": world,
+        "code": _training_code_hash(),
+    }
     blob["train"].pop("checkpoint_every")  # checkpoint cadence does not change the result
     return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -132,7 +138,9 @@ def train_model(
     no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
     opt = torch.optim.AdamW(
         [{"params": decay, "weight_decay": tcfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=tcfg.lr, betas=(0.9, 0.95), fused=device.type == "cuda",
+        lr=tcfg.lr,
+        betas=(0.9, 0.95),
+        fused=device.type == "cuda",
     )
     rhash = run_hash(spec, mcfg, tcfg, meta.get("data_manifest_sha256", ""), dist.world)
     start, history, elapsed, seen, real_tok, pad_tok = 0, [], 0.0, 0, 0, 0
@@ -147,10 +155,19 @@ def train_model(
             print(f"[{spec.action}] resuming {model_dir} at step {start}/{tcfg.steps}", file=sys.stderr)
     fwd = model
     if dist.world > 1:
-        fwd = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        fwd = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
     if tcfg.compile and device.type == "cuda":
         fwd = torch.compile(fwd, dynamic=True)
-    plan = BatchPlan([row_length(r) for r in train_rows], [r["before_key"] for r in train_rows], tcfg.batch_size, tcfg.seed, dist.rank, dist.world)
+    plan = BatchPlan(
+        [row_length(r) for r in train_rows],
+        [r["before_key"] for r in train_rows],
+        tcfg.batch_size,
+        tcfg.seed,
+        dist.rank,
+        dist.world,
+    )
     log_every = max(1, tcfg.steps // LOG_POINTS)
     acc: dict[str, float] = {}
     n_acc = 0
@@ -160,8 +177,16 @@ def train_model(
     def checkpoint(step: int) -> None:
         if not dist.is_main:
             return
-        trainer = {"run_hash": rhash, "step": step, "history": history, "elapsed": elapsed, "seen": seen,
-                   "real_tokens": real_tok, "padded_tokens": pad_tok, "rng": _rng_state()}
+        trainer = {
+            "run_hash": rhash,
+            "step": step,
+            "history": history,
+            "elapsed": elapsed,
+            "seen": seen,
+            "real_tokens": real_tok,
+            "padded_tokens": pad_tok,
+            "rng": _rng_state(),
+        }
         save_checkpoint(model_dir, model, {**meta, "step": step}, tokenizer_path, opt, trainer)
 
     t0 = time.perf_counter()
@@ -169,7 +194,13 @@ def train_model(
         lr = lr_at(step, tcfg.lr, tcfg.warmup_steps, tcfg.steps)
         for g in opt.param_groups:
             g["lr"] = lr
-        b = collate([train_rows[i] for i in plan.batch_at(step)], spec.action, spec.pad_id, spec.max_state_tokens, spec.max_action_tokens)
+        b = collate(
+            [train_rows[i] for i in plan.batch_at(step)],
+            spec.action,
+            spec.pad_id,
+            spec.max_state_tokens,
+            spec.max_action_tokens,
+        )
         r, p = b.token_counts()
         real_tok, pad_tok, seen = real_tok + r, pad_tok + p, seen + b.size * dist.world
         b = b.to(device)
@@ -194,7 +225,11 @@ def train_model(
             ev = evaluate(model, val_rows, tcfg.batch_size, device)
             history.append({"step": done, **ev})
             if dist.is_main:
-                print(f"[{spec.action}] step {done} loss {history[-2].get('loss', float('nan')):.4f} " + " ".join(f"{k} {v:.4f}" for k, v in ev.items()), file=sys.stderr)
+                print(
+                    f"[{spec.action}] step {done} loss {history[-2].get('loss', float('nan')):.4f} "
+                    + " ".join(f"{k} {v:.4f}" for k, v in ev.items()),
+                    file=sys.stderr,
+                )
             if tcfg.gate_every_eval and done >= tcfg.warmup_steps:
                 check_collapse(ev, tcfg.collapse, f"{spec.action} model step {done}")
         if done % tcfg.checkpoint_every == 0 or done == tcfg.steps:

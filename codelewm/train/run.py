@@ -60,7 +60,10 @@ def data_hash(shards_dir: Path) -> str:
 
 
 def _check_ids(rows: list[dict[str, Any]], vocab: int, where: str) -> None:
-    top = max((max(r[c], default=-1) for r in rows for c in ("before_ids", "after_ids", "action_ids", "edit_op_ids")), default=-1)
+    top = max(
+        (max(r[c], default=-1) for r in rows for c in ("before_ids", "after_ids", "action_ids", "edit_op_ids")),
+        default=-1,
+    )
     if top >= vocab:
         raise ValueError(f"{where}: token id {top} >= tokenizer vocab size {vocab}; shards and tokenizer disagree")
 
@@ -109,17 +112,46 @@ def run_train(
         results: dict[str, dict[str, Any]] = {}
         for name, action in runs.items():
             mcfg = dataclasses.replace(model_cfg, action=action)
-            spec = ModelSpec(action, mcfg.dims, vocab, pad, extract_cfg.max_state_tokens, extract_cfg.max_action_tokens, mcfg.ema_target)
+            spec = ModelSpec(
+                action,
+                mcfg.dims,
+                vocab,
+                pad,
+                extract_cfg.max_state_tokens,
+                extract_cfg.max_action_tokens,
+                mcfg.ema_target,
+            )
             if dist.is_main:
-                print(f"training {name} (action={action}) on {len(train_rows)} rows, {dist.world} process(es), {dist.device}", file=sys.stderr)
-            res = train_model(spec, mcfg, train_cfg, train_rows, val_rows, out_dir / name, tokenizer_path, {**meta, "role": name}, dist, stop_after)
+                print(
+                    f"training {name} (action={action}) on {len(train_rows)} rows, "
+                    f"{dist.world} process(es), {dist.device}",
+                    file=sys.stderr,
+                )
+            res = train_model(
+                spec,
+                mcfg,
+                train_cfg,
+                train_rows,
+                val_rows,
+                out_dir / name,
+                tokenizer_path,
+                {**meta, "role": name},
+                dist,
+                stop_after,
+            )
             if res is None:
                 return None
             results[name] = res
         if not dist.is_main:
             return None
         for name in results:
-            write_manifest(out_dir / name, "train", [out_dir / name], params={"model": model_cfg, "train": train_cfg}, parents=[p for p in [shards_dir / "manifest.json"] if p.is_file()])
+            write_manifest(
+                out_dir / name,
+                "train",
+                [out_dir / name],
+                params={"model": model_cfg, "train": train_cfg},
+                parents=[p for p in [shards_dir / "manifest.json"] if p.is_file()],
+            )
         _log_curves(Path(live_dir), results)
         metrics = {name: {k: v for k, v in res.items() if k != "history"} for name, res in results.items()}
         write_json(Path(metrics_path), metrics)

@@ -48,7 +48,15 @@ def _apply(before: list[int], op: str, a: int, b: int) -> tuple[list[int], list[
     return after, mask
 
 
-def make_rows(n_before: int, siblings: int = 4, vocab: int = 64, min_len: int = 8, max_len: int = 40, seed: int = 0, split: str = "train") -> list[dict[str, Any]]:
+def make_rows(
+    n_before: int,
+    siblings: int = 4,
+    vocab: int = 64,
+    min_len: int = 8,
+    max_len: int = 40,
+    seed: int = 0,
+    split: str = "train",
+) -> list[dict[str, Any]]:
     """EXAMPLE_SCHEMA rows: n_before before-states x `siblings` distinct edits each."""
     rng = random.Random(f"{seed}:{split}")
     rows = []
@@ -65,14 +73,30 @@ def make_rows(n_before: int, siblings: int = 4, vocab: int = 64, min_len: int = 
             used.add((op_i, a, b))
             after, mask = _apply(before, OPS[op_i], a, b)
             key = f"{split}-{g}"
-            rows.append({
-                "schema_version": SCHEMA_VERSION, "id": f"{key}-{s}", "split": split, "source": "synthetic",
-                "repo": "synthetic", "path": "x.py", "symbol": "f", "license": "MIT", "op": OPS[op_i],
-                "before_key": key, "instruction": f"{OPS[op_i]} {a} {b}", "before_state": " ".join(map(str, before)),
-                "after_state": " ".join(map(str, after)), "edit_ops": [OPS[op_i]], "diff": "",
-                "before_ids": before, "after_ids": after, "after_mask": mask,
-                "action_ids": [FIRST_OP_ID + op_i, a, b], "edit_op_ids": [FIRST_OP_ID + op_i, a, b],
-            })
+            rows.append(
+                {
+                    "schema_version": SCHEMA_VERSION,
+                    "id": f"{key}-{s}",
+                    "split": split,
+                    "source": "synthetic",
+                    "repo": "synthetic",
+                    "path": "x.py",
+                    "symbol": "f",
+                    "license": "MIT",
+                    "op": OPS[op_i],
+                    "before_key": key,
+                    "instruction": f"{OPS[op_i]} {a} {b}",
+                    "before_state": " ".join(map(str, before)),
+                    "after_state": " ".join(map(str, after)),
+                    "edit_ops": [OPS[op_i]],
+                    "diff": "",
+                    "before_ids": before,
+                    "after_ids": after,
+                    "after_mask": mask,
+                    "action_ids": [FIRST_OP_ID + op_i, a, b],
+                    "edit_op_ids": [FIRST_OP_ID + op_i, a, b],
+                }
+            )
     return rows
 
 
@@ -89,14 +113,19 @@ def write_tokenizer(path: Path, vocab: int = 64) -> None:
     Tokenizer(WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>")).save(str(path))
 
 
-def make_dataset(root: Path, n_train: int = 48, n_val: int = 12, vocab: int = 64, seed: int = 0, **kw: Any) -> tuple[Path, Path]:
+def make_dataset(
+    root: Path, n_train: int = 48, n_val: int = 12, vocab: int = 64, seed: int = 0, **kw: Any
+) -> tuple[Path, Path]:
     """Shards (train/val/test) + tokenizer under root; returns (shards_dir, tokenizer_path)."""
     shards = Path(root) / "shards"
-    write_shards(shards, {
-        "train": make_rows(n_train, vocab=vocab, seed=seed, split="train", **kw),
-        "val": make_rows(n_val, vocab=vocab, seed=seed, split="val", **kw),
-        "test": make_rows(n_val, vocab=vocab, seed=seed, split="test", **kw),
-    })
+    write_shards(
+        shards,
+        {
+            "train": make_rows(n_train, vocab=vocab, seed=seed, split="train", **kw),
+            "val": make_rows(n_val, vocab=vocab, seed=seed, split="val", **kw),
+            "test": make_rows(n_val, vocab=vocab, seed=seed, split="test", **kw),
+        },
+    )
     tok = Path(root) / "tokenizer.json"
     write_tokenizer(tok, vocab)
     return shards, tok

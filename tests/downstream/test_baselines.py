@@ -11,7 +11,13 @@ PROBLEM = {
     "candidates": [
         {"code": "def f(a, b):\n    total = a + b\n    return total\n", "passed": True},
         {"code": "def f(a, b):\n    total_value = a - b\n    return total_value\n", "passed": False},
-        {"code": "def f(a, b=None):\n    if a is None:\n        raise ValueError('x')\n    total = a - b\n    return total\n", "passed": False},
+        {
+            "code": (
+                "def f(a, b=None):\n    if a is None:\n        raise ValueError('x')\n"
+                "    total = a - b\n    return total\n"
+            ),
+            "passed": False,
+        },
     ],
 }
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.sandbox
 CFG = DownstreamConfig(min_candidates=3, max_candidates=5, timeout_s=3.0, cpu_s=2, workers=1)
 PROGRAM = (
     "def clipped_sum(values, limit):\n"
-    "    \"\"\"Sum of values, capped at limit.\"\"\"\n"
+    '    """Sum of values, capped at limit."""\n'
     "    total = 0\n"
     "    for v in values:\n"
     "        total = total + v\n"

@@ -13,9 +13,17 @@ from codelewm.downstream.evaluate import evaluate_downstream, top_pass
 
 
 def _problem(i: int, passed: list[bool]) -> dict:
-    cands = [{"code": f"def f():\n    return {i * 10 + j}\n", "passed": p, "kind": "x", "status": "s"} for j, p in enumerate(passed)]
-    return {"task_id": f"T/{i}", "entry_point": "f", "before": "def f():\n    return -1\n",
-            "instruction": f"return {i * 10}", "candidates": cands}
+    cands = [
+        {"code": f"def f():\n    return {i * 10 + j}\n", "passed": p, "kind": "x", "status": "s"}
+        for j, p in enumerate(passed)
+    ]
+    return {
+        "task_id": f"T/{i}",
+        "entry_point": "f",
+        "before": "def f():\n    return -1\n",
+        "instruction": f"return {i * 10}",
+        "candidates": cands,
+    }
 
 
 @pytest.fixture
@@ -40,7 +48,9 @@ def worst(p: dict) -> list[float]:
 
 
 def test_section_shape_and_values(problems_path: Path) -> None:
-    section, details = evaluate_downstream(problems_path, {"model": perfect, "no_action": worst}, DownstreamConfig(), n_bootstrap=200)
+    section, details = evaluate_downstream(
+        problems_path, {"model": perfect, "no_action": worst}, DownstreamConfig(), n_bootstrap=200
+    )
     assert section["n_problems"] == 40
     assert section["candidates_mean"] == 6.0
     assert section["oracle_pass_at_1"] == 1.0
@@ -98,9 +108,15 @@ def test_out_of_scope_problems_are_excluded_for_every_method(tmp_path):
             self.reason = reason
 
     problems = [
-        {"task_id": f"t{i}", "before": "def f():\n    return 0\n", "instruction": "return one",
-         "candidates": [{"code": "def f():\n    return 1\n", "passed": True},
-                        {"code": "def f():\n    return 2\n", "passed": False}]}
+        {
+            "task_id": f"t{i}",
+            "before": "def f():\n    return 0\n",
+            "instruction": "return one",
+            "candidates": [
+                {"code": "def f():\n    return 1\n", "passed": True},
+                {"code": "def f():\n    return 2\n", "passed": False},
+            ],
+        }
         for i in range(4)
     ]
     path = tmp_path / "p.jsonl"
@@ -115,7 +131,9 @@ def test_out_of_scope_problems_are_excluded_for_every_method(tmp_path):
             raise BadCandidate("t1#0", "symbol_not_found: f")
         return [0.0, 1.0]
 
-    section, details = evaluate_downstream(path, {"model": model}, DownstreamConfig(), n_bootstrap=50, out_of_scope=(TooLong, BadCandidate))
+    section, details = evaluate_downstream(
+        path, {"model": model}, DownstreamConfig(), n_bootstrap=50, out_of_scope=(TooLong, BadCandidate)
+    )
     assert section["n_problems"] == 2 and section["n_problems_total"] == 4
     # reason codes, not candidate names, so exclusions aggregate
     assert section["excluded"] == {"BadCandidate:symbol_not_found": 1, "TooLong:state_too_long": 1}
@@ -123,5 +141,10 @@ def test_out_of_scope_problems_are_excluded_for_every_method(tmp_path):
     assert section["pass_at_1"]["model"]["value"] == 1.0
     assert sorted(calls) == ["t0", "t1", "t2", "t3"]  # each problem scored once by the model
     with pytest.raises(ZeroDivisionError):  # an error that is not declared out of scope propagates
-        evaluate_downstream(path, {"model": lambda p: 1 / 0 if p["task_id"] == "t1" else [0.0, 1.0]},
-                            DownstreamConfig(), n_bootstrap=50, out_of_scope=(TooLong,))
+        evaluate_downstream(
+            path,
+            {"model": lambda p: 1 / 0 if p["task_id"] == "t1" else [0.0, 1.0]},
+            DownstreamConfig(),
+            n_bootstrap=50,
+            out_of_scope=(TooLong,),
+        )

@@ -6,7 +6,10 @@ import pytest
 
 from codelewm.downstream.problems import ProblemError, harness_program, load_tasks, split_program
 
-PROGRAM = "import math\n\n\ndef helper(x):\n    return x\n\n\n@staticmethod\ndef target(a):\n    return helper(a) + 1\n\nTAIL = 1\n"
+PROGRAM = (
+    "import math\n\n\ndef helper(x):\n    return x\n\n\n"
+    "@staticmethod\ndef target(a):\n    return helper(a) + 1\n\nTAIL = 1\n"
+)
 
 
 def test_split_and_splice_roundtrip() -> None:

@@ -15,7 +15,9 @@ def test_lexical_matches_instruction_to_changed_lines() -> None:
     before = "def f(count):\n    total = count + 1\n    return total\n"
     rename = "def f(count):\n    result = count + 1\n    return result\n"
     guard = "def f(count):\n    if count is None:\n        return None\n    total = count + 1\n    return total\n"
-    e = lexical_energies([before, before], ["Rename `total` to `result`.", "Return None early when `count` is None."], [rename, guard])
+    e = lexical_energies(
+        [before, before], ["Rename `total` to `result`.", "Return None early when `count` is None."], [rename, guard]
+    )
     assert e[0, 0] < e[0, 1] and e[1, 1] < e[1, 0]
     assert lexical_energies([before], ["anything"], [before])[0, 0] == 0.0  # unchanged: no overlap
 

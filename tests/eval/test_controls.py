@@ -4,8 +4,14 @@ from codelewm.eval.controls import shuffle_actions
 
 
 def _row(i: int, key: str, instr: str) -> dict:
-    return {"id": str(i), "before_key": key, "instruction": instr, "before_ids": [i, i + 1],
-            "action_ids": [100 + i], "edit_op_ids": [200 + i]}
+    return {
+        "id": str(i),
+        "before_key": key,
+        "instruction": instr,
+        "before_ids": [i, i + 1],
+        "action_ids": [100 + i],
+        "edit_op_ids": [200 + i],
+    }
 
 
 def test_shuffled_action_keeps_before_and_swaps_within_siblings() -> None:

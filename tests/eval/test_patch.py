@@ -20,7 +20,10 @@ def test_applies_difflib_diffs() -> None:
 
 def test_no_newline_at_end() -> None:
     a, b = "x = 1\ny = 2", "x = 1\ny = 3"
-    d = "--- a\n+++ b\n@@ -1,2 +1,2 @@\n x = 1\n-y = 2\n\\ No newline at end of file\n+y = 3\n\\ No newline at end of file\n"
+    d = (
+        "--- a\n+++ b\n@@ -1,2 +1,2 @@\n x = 1\n-y = 2\n\\ No newline at end of file\n"
+        "+y = 3\n\\ No newline at end of file\n"
+    )
     assert apply_unified_diff(a, d) == b
 
 

@@ -23,8 +23,16 @@ def test_run_evaluate_end_to_end(tiny_world: dict, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(run, "_downstream", spy)
     d = tiny_world["dir"]
     run_index(IndexConfig(), tiny_world["main"], tiny_world["shards"], d / "idx")
-    m = run.run_evaluate(EvaluateConfig(bootstrap=100, probe_epochs=20), DownstreamConfig(), tiny_world["main"],
-                         tiny_world["control"], tiny_world["shards"], d / "idx", d / "downstream", d / "eval")
+    m = run.run_evaluate(
+        EvaluateConfig(bootstrap=100, probe_epochs=20),
+        DownstreamConfig(),
+        tiny_world["main"],
+        tiny_world["control"],
+        tiny_world["shards"],
+        d / "idx",
+        d / "downstream",
+        d / "eval",
+    )
     n_test = sum(r["split"] == "test" for r in tiny_world["rows"])
     assert m["in"] == n_test and m["kept"] + m["dropped_total"] == n_test
     for pool in ("sibling", "global"):
@@ -33,7 +41,9 @@ def test_run_evaluate_end_to_end(tiny_world: dict, monkeypatch: pytest.MonkeyPat
             assert 0 <= s["r1"] <= s["r5"] <= 1 and s["n_queries"] > 0
         assert {"lift", "lo", "hi", "p_le_0", "metric"} <= set(m["lifts"][pool]["model_vs_copy"])
     # the untrained main model ignores its action (AdaLN-zero gates start at 0): shuffled == model exactly
-    assert m["retrieval"]["sibling"]["shuffled_action"]["mrr"] == pytest.approx(m["retrieval"]["sibling"]["model"]["mrr"])
+    assert m["retrieval"]["sibling"]["shuffled_action"]["mrr"] == pytest.approx(
+        m["retrieval"]["sibling"]["model"]["mrr"]
+    )
     assert set(m["surprise"]) == {"model", "no_action"} and m["surprise"]["model"]["n"] > 0
     assert set(seen) == {"model", "no_action", "shuffled_action"} and all(len(v) > 1 for v in seen.values())
     assert set(m["collapse"]) == {"main", "control"}
@@ -51,5 +61,13 @@ def test_run_evaluate_without_trained_model_fails(tiny_world: dict, tmp_path) ->
     import codelewm.eval.run as run
 
     with pytest.raises(ModelLoadError):
-        run.run_evaluate(EvaluateConfig(), DownstreamConfig(), tmp_path / "none", tiny_world["control"],
-                         tiny_world["shards"], tmp_path, tmp_path, tmp_path / "out")
+        run.run_evaluate(
+            EvaluateConfig(),
+            DownstreamConfig(),
+            tmp_path / "none",
+            tiny_world["control"],
+            tiny_world["shards"],
+            tmp_path,
+            tmp_path,
+            tmp_path / "out",
+        )

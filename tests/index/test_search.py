@@ -24,8 +24,12 @@ def test_k_larger_than_corpus_and_bad_k() -> None:
 
 
 def test_query_returns_ids() -> None:
-    idx = Index(latents=torch.tensor([[0.0, 0.0], [1.0, 0.0], [5.0, 5.0]]), ids=["a", "b", "c"],
-                before_keys=["k", "k", "m"], splits=["test"] * 3)
+    idx = Index(
+        latents=torch.tensor([[0.0, 0.0], [1.0, 0.0], [5.0, 5.0]]),
+        ids=["a", "b", "c"],
+        before_keys=["k", "k", "m"],
+        splits=["test"] * 3,
+    )
     hits = query(idx, torch.tensor([[0.9, 0.1]]), k=2)[0]
     assert [h["id"] for h in hits] == ["b", "a"] and hits[0]["rank"] == 1
     assert hits[0]["energy"] == pytest.approx(0.02, abs=1e-5)

@@ -24,8 +24,8 @@ FUNNELS = {
 }
 
 
-def lift(l: float, lo: float, hi: float, metric: str | None = None) -> dict[str, Any]:
-    d: dict[str, Any] = {"lift": l, "lo": lo, "hi": hi, "p_le_0": 0.01 if lo > 0 else 0.4}
+def lift(value: float, lo: float, hi: float, metric: str | None = None) -> dict[str, Any]:
+    d: dict[str, Any] = {"lift": value, "lo": lo, "hi": hi, "p_le_0": 0.01 if lo > 0 else 0.4}
     if metric:
         d["metric"] = metric
     return d
@@ -34,7 +34,13 @@ def lift(l: float, lo: float, hi: float, metric: str | None = None) -> dict[str,
 def eval_metrics(n_problems: int = 120) -> dict[str, Any]:
     ret = {
         pool: {
-            m: {"r1": 0.6 - 0.08 * i, "r5": 0.9 - 0.05 * i, "mrr": 0.7 - 0.07 * i, "n_queries": 40, "pool_size_mean": size}
+            m: {
+                "r1": 0.6 - 0.08 * i,
+                "r5": 0.9 - 0.05 * i,
+                "mrr": 0.7 - 0.07 * i,
+                "n_queries": 40,
+                "pool_size_mean": size,
+            }
             for i, m in enumerate(METHODS)
         }
         for pool, size in (("sibling", 4.0), ("global", 160.0))
@@ -53,11 +59,16 @@ def eval_metrics(n_problems: int = 120) -> dict[str, Any]:
         },
         "surprise": {"model": {"auc": 0.8, "n": 50}, "no_action": {"auc": 0.6, "n": 50}},
         "probe": {"op_accuracy": {"model": 0.7, "no_action": 0.4}, "n_classes": 12},
-        "collapse": {"main": {"effective_rank_ratio": 0.42, "dim_std_median": 0.9}, "control": {"effective_rank_ratio": 0.38, "dim_std_median": 0.8}},
+        "collapse": {
+            "main": {"effective_rank_ratio": 0.42, "dim_std_median": 0.9},
+            "control": {"effective_rank_ratio": 0.38, "dim_std_median": 0.8},
+        },
         "downstream": {
             "n_problems": n_problems,
             "candidates_mean": 8.2,
-            "pass_at_1": {m: {"value": 0.5 - 0.05 * i, "lo": 0.4 - 0.05 * i, "hi": 0.6 - 0.05 * i} for i, m in enumerate(METHODS)},
+            "pass_at_1": {
+                m: {"value": 0.5 - 0.05 * i, "lo": 0.4 - 0.05 * i, "hi": 0.6 - 0.05 * i} for i, m in enumerate(METHODS)
+            },
             "lifts": {
                 "model_vs_no_action": lift(0.08, 0.02, 0.14),
                 "model_vs_shuffled_action": lift(0.05, -0.01, 0.11),
@@ -98,7 +109,9 @@ def write_inputs(root: Path, with_eval: bool = True, n_problems: int = 120) -> d
         steps = range(0, 60, 10)
         (d / "loss.tsv").write_text("step\tloss\n" + "".join(f"{s}\t{1.0 / (1 + s)}\n" for s in steps))
         # DVCLive's own layout: timestamp, step, value; nested metric names.
-        (d / "train" / "sigreg.tsv").write_text("timestamp\tstep\tsigreg\n" + "".join(f"1700000000\t{s}\t{2.0 - s / 60}\n" for s in steps))
+        (d / "train" / "sigreg.tsv").write_text(
+            "timestamp\tstep\tsigreg\n" + "".join(f"1700000000\t{s}\t{2.0 - s / 60}\n" for s in steps)
+        )
     ev = data / "eval"
     (ev / "details").mkdir(parents=True)
     if with_eval:
@@ -109,12 +122,32 @@ def write_inputs(root: Path, with_eval: bool = True, n_problems: int = 120) -> d
         for pool, size in (("sibling", 4), ("global", 160)):
             for m in METHODS:
                 for q in range(40):
-                    rows.append({"pool": pool, "method": m, "query_id": f"q{q}", "rank": int(rng.integers(1, size + 1)), "pool_size": size})
+                    rows.append(
+                        {
+                            "pool": pool,
+                            "method": m,
+                            "query_id": f"q{q}",
+                            "rank": int(rng.integers(1, size + 1)),
+                            "pool_size": size,
+                        }
+                    )
         pq.write_table(pa.Table.from_pylist(rows), ev / "details" / "ranks.parquet")
-        e = [{"kind": "true", "method": m, "energy": float(v)} for m in ("model", "no_action") for v in rng.normal(0.0, 1.0, 50)]
-        e += [{"kind": "decoy", "method": m, "energy": float(v)} for m in ("model", "no_action") for v in rng.normal(2.0 if m == "model" else 0.1, 1.0, 50)]
+        e = [
+            {"kind": "true", "method": m, "energy": float(v)}
+            for m in ("model", "no_action")
+            for v in rng.normal(0.0, 1.0, 50)
+        ]
+        e += [
+            {"kind": "decoy", "method": m, "energy": float(v)}
+            for m in ("model", "no_action")
+            for v in rng.normal(2.0 if m == "model" else 0.1, 1.0, 50)
+        ]
         pq.write_table(pa.Table.from_pylist(e), ev / "details" / "energies.parquet")
-        ds = [{"task_id": f"HumanEval/{i}", "method": m, "top_passed": bool(rng.random() < 0.5)} for i in range(20) for m in METHODS]
+        ds = [
+            {"task_id": f"HumanEval/{i}", "method": m, "top_passed": bool(rng.random() < 0.5)}
+            for i in range(20)
+            for m in METHODS
+        ]
         pq.write_table(pa.Table.from_pylist(ds), ev / "details" / "downstream.parquet")
     return {"metrics_dirs": dirs, "train_metrics": train, "live_dir": live, "eval_dir": ev, "out_dir": root / "reports"}
 

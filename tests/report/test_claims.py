@@ -37,7 +37,13 @@ def test_claims_follow_the_intervals() -> None:
 
 def test_flipping_an_interval_flips_the_verdict() -> None:
     em = eval_metrics()
-    em["lifts"]["sibling"]["model_vs_no_action"] = {"metric": "r1", "lift": -0.1, "lo": -0.2, "hi": -0.05, "p_le_0": 0.99}
+    em["lifts"]["sibling"]["model_vs_no_action"] = {
+        "metric": "r1",
+        "lift": -0.1,
+        "lo": -0.2,
+        "hi": -0.05,
+        "p_le_0": 0.99,
+    }
     assert _by_id(build_claims(em, None, 100, 50, 0))["retrieval_sibling_vs_no_action"].verdict == "DOES NOT HOLD"
 
 

@@ -73,7 +73,10 @@ def test_outcomes_are_classified(code: str, status: str) -> None:
 
 
 def test_environment_is_minimal_and_dir_is_removed(sbx_root: Path) -> None:
-    code = "import os, sys\nprint(sorted(os.environ))\nprint(sys.flags.isolated, sys.flags.no_site)\nopen('x','w').write('1')"
+    code = (
+        "import os, sys\nprint(sorted(os.environ))\nprint(sys.flags.isolated, sys.flags.no_site)\n"
+        "open('x','w').write('1')"
+    )
     res = run_python(code, FAST, tmp_root=sbx_root)
     assert res.status == "passed", res.stderr_tail
     assert "['HOME', 'LANG', 'PATH', 'PYTHONHASHSEED']" in res.stdout_tail

@@ -8,6 +8,7 @@ from codelewm.secrets.rules import find_secrets
 from codelewm.secrets.scan import OVERLAP, scan_stream
 from tests.secrets.conftest import SECRETS, embed_secret
 
+
 @pytest.mark.parametrize("rule", sorted(SECRETS))
 def test_each_rule_finds_its_planted_secret(rule: str) -> None:
     text = "some preamble\n" + embed_secret(rule, SECRETS[rule]) + "\ntrailer\n"

@@ -19,6 +19,7 @@ from codelewm.secrets.scan import run_secret_scan
 from tests.secrets.conftest import SECRETS, embed_secret
 from tests.secrets.test_rules import CLEAN_CODE
 
+
 def _write_safetensors(path: Path, metadata: dict[str, str]) -> None:
     header = {"__metadata__": metadata, "w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}
     blob = json.dumps(header).encode()

@@ -7,7 +7,9 @@ from codelewm.train.bench import cli
 
 
 def test_bench_prints_throughput_and_mfu():
-    r = CliRunner().invoke(cli, ["--size", "tiny", "--device", "cpu", "--batch-size", "4", "--seq", "32", "--steps", "1"])
+    r = CliRunner().invoke(
+        cli, ["--size", "tiny", "--device", "cpu", "--batch-size", "4", "--seq", "32", "--steps", "1"]
+    )
     assert r.exit_code == 0, r.output
     for key in ("examples_per_s", "useful_tokens_per_s", "mfu_vs_measured_matmul_peak"):
         assert key in r.output

@@ -20,15 +20,41 @@ def test_torchrun_two_cpu_processes(tmp_path):
     shards, tok = make_dataset(tmp_path / "data", n_train=16, n_val=4)
     params = Params(
         model=ModelConfig(size="tiny", sigreg_directions=64),
-        train=TrainConfig(device="cpu", steps=6, batch_size=8, warmup_steps=1, eval_every=3, checkpoint_every=3,
-                          control_none=False, collapse=CollapseGateConfig(0.0, 0.0, 0.0)),
+        train=TrainConfig(
+            device="cpu",
+            steps=6,
+            batch_size=8,
+            warmup_steps=1,
+            eval_every=3,
+            checkpoint_every=3,
+            control_none=False,
+            collapse=CollapseGateConfig(0.0, 0.0, 0.0),
+        ),
     )
     ppath = tmp_path / "params.yaml"
     ppath.write_text(yaml.safe_dump(to_dict(params)))
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "pipeline.train",
-           "--params", str(ppath), "--shards", str(shards), "--tokenizer", str(tok), "--out", str(out / "models"),
-           "--metrics", str(out / "train.json"), "--live-dir", str(out / "dvclive")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "pipeline.train",
+        "--params",
+        str(ppath),
+        "--shards",
+        str(shards),
+        "--tokenizer",
+        str(tok),
+        "--out",
+        str(out / "models"),
+        "--metrics",
+        str(out / "train.json"),
+        "--live-dir",
+        str(out / "dvclive"),
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]

@@ -17,14 +17,18 @@ MCFG = ModelConfig(size="tiny", sigreg_directions=64)
 
 
 def _tcfg(**kw):
-    base = dict(device="cpu", steps=12, batch_size=8, warmup_steps=2, eval_every=6, checkpoint_every=4, collapse=NO_GATE)
+    base = dict(
+        device="cpu", steps=12, batch_size=8, warmup_steps=2, eval_every=6, checkpoint_every=4, collapse=NO_GATE
+    )
     return TrainConfig(**{**base, **kw})
 
 
 def _run(tmp_path, name, tcfg, mcfg=MCFG, stop_after=None):
     shards, tok = make_dataset(tmp_path / "data", n_train=12, n_val=4)
     out = tmp_path / name
-    m = run_train(mcfg, tcfg, ExtractConfig(), shards, tok, out / "models", out / "train.json", out / "dvclive", stop_after)
+    m = run_train(
+        mcfg, tcfg, ExtractConfig(), shards, tok, out / "models", out / "train.json", out / "dvclive", stop_after
+    )
     return m, out
 
 
@@ -32,8 +36,19 @@ def test_run_train_writes_both_models_metrics_and_curves(tmp_path):
     m, out = _run(tmp_path, "a", _tcfg())
     assert set(m) == {"main", "control"}
     assert m["main"]["action"] == "text" and m["control"]["action"] == "none"
-    keys = {"action", "steps", "final_loss", "pred_loss", "sigreg", "val_pred_loss", "effective_rank_ratio",
-            "dim_std_median", "nn_entropy_ratio", "train_seconds", "examples_per_s"}
+    keys = {
+        "action",
+        "steps",
+        "final_loss",
+        "pred_loss",
+        "sigreg",
+        "val_pred_loss",
+        "effective_rank_ratio",
+        "dim_std_median",
+        "nn_entropy_ratio",
+        "train_seconds",
+        "examples_per_s",
+    }
     assert keys <= set(m["main"])
     assert json.loads((out / "train.json").read_text()) == json.loads(json.dumps(m))
     for name in ("main", "control"):
@@ -44,7 +59,10 @@ def test_run_train_writes_both_models_metrics_and_curves(tmp_path):
         lm = load_model(d)
         assert lm.meta["step"] == 12 and lm.meta["data_manifest_sha256"]
     main = load_model(out / "models" / "main")
-    assert predict_after(main, [{"before_ids": [9, 10], "after_ids": [9], "after_mask": [1], "action_ids": [5, 9, 10], "edit_op_ids": []}]).shape == (1, 32)
+    assert predict_after(
+        main,
+        [{"before_ids": [9, 10], "after_ids": [9], "after_mask": [1], "action_ids": [5, 9, 10], "edit_op_ids": []}],
+    ).shape == (1, 32)
 
 
 def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
