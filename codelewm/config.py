@@ -30,6 +30,29 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class BugfixConfig:
+    wrong_fixes: int = 3  # wrong-fix siblings per buggy state: other operator edits of it (hard negatives)
+    # instruction share of fix rows: real bug reports rarely name the changed token ("Fix the bug in f."),
+    # and literal instructions make word overlap with the diff an unbeatable shortcut
+    instructions: dict[str, float] = field(
+        default_factory=lambda: {"generic": 0.5, "descriptive": 0.35, "literal": 0.15}
+    )
+
+    def __post_init__(self) -> None:
+        _check_shares("ingest.synthetic.bugfix.instructions", self.instructions, ("generic", "descriptive", "literal"))
+        if self.wrong_fixes < 1:
+            raise ConfigError("ingest.synthetic.bugfix.wrong_fixes must be >= 1 (a fix needs a sibling to beat)")
+
+
+def _check_shares(where: str, shares: dict[str, float], known: tuple[str, ...]) -> None:
+    unknown = sorted(set(shares) - set(known))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {list(known)}")
+    if any(v < 0 for v in shares.values()) or sum(shares.values()) <= 0:
+        raise ConfigError(f"{where}: shares must be >= 0 with a positive sum, got {shares}")
+
+
+@dataclass(frozen=True)
 class SyntheticSourceConfig:
     roots: tuple[str, ...] = ()  # empty = the running interpreter's standard library (PSF-2.0)
     max_files: int = 400  # files scanned, in sorted path order
@@ -38,6 +61,14 @@ class SyntheticSourceConfig:
     min_symbol_lines: int = 4  # skip trivial one-liners: nothing to edit
     max_symbol_lines: int = 30  # longer symbols rarely fit extract.max_state_tokens
     license: str = "PSF-2.0"  # stdlib licence; set per-tree when roots are given
+    # share of before-states per task family: ``edit`` applies operators to real code (literal
+    # instructions, refactor and feature operators included); ``bugfix`` injects a bug and trains the
+    # fix (buggy -> real code) against the unchanged state and wrong fixes
+    families: dict[str, float] = field(default_factory=lambda: {"edit": 0.5, "bugfix": 0.5})
+    bugfix: BugfixConfig = field(default_factory=BugfixConfig)
+
+    def __post_init__(self) -> None:
+        _check_shares("ingest.synthetic.families", self.families, ("edit", "bugfix"))
 
 
 @dataclass(frozen=True)
@@ -169,6 +200,7 @@ class ModelConfig:
     infonce_weight: float = 1.0  # sibling/in-batch InfoNCE: with MSE+SIGReg alone the action did not
     # separate same-before siblings (sibling R@1 0.274 vs no-action 0.259, chance 0.259); both models get it
     infonce_temperature: float = 0.1
+    unchanged_negative: bool = True  # the unchanged before-state is an InfoNCE negative of every row
     ema_target: float = 0.0  # 0 = no EMA target encoder (LeWorldModel); else decay e.g. 0.996
 
     def __post_init__(self) -> None:
@@ -205,6 +237,12 @@ class TrainConfig:
     compile: bool = False  # torch.compile on CUDA when it helps
     gate_every_eval: bool = False  # also enforce the collapse gate at eval points (always at the end)
     collapse: CollapseGateConfig = field(default_factory=CollapseGateConfig)
+
+
+@dataclass(frozen=True)
+class LMConfig:
+    order: int = 4  # 4-gram over BPE ids (~3.2 characters per token: a line's worth of context)
+    discount: float = 0.75  # Kneser-Ney absolute discount (the usual value; held-out CE is flat near it)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -273,6 +311,7 @@ class Params:
     pack: PackConfig = field(default_factory=PackConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    lm: LMConfig = field(default_factory=LMConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
     downstream: DownstreamConfig = field(default_factory=DownstreamConfig)

@@ -12,9 +12,17 @@ import hashlib
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: family + instruction_kind columns
 
 SPLITS = ("train", "val", "test")
+FAMILIES = ("edit", "fix", "wrong_fix", "commit")
+
+
+def real_code_sides(family: str) -> tuple[str, ...]:
+    """Which states of a row are real code rather than an injected mutation ("before", "after"): the
+    corpus of the naturalness language model. A wrong fix is a mutation of a mutation: neither."""
+    return {"edit": ("before",), "fix": ("after",), "wrong_fix": (), "commit": ("before", "after")}[family]
+
 
 # One transition = one edit of one primary symbol (function/class) of one file.
 TRANSITION_SCHEMA = pa.schema(
@@ -27,6 +35,10 @@ TRANSITION_SCHEMA = pa.schema(
         pa.field("license", pa.string(), nullable=False),  # SPDX expression as found ("" = unknown)
         pa.field("instruction", pa.string(), nullable=False),  # natural-language edit instruction
         pa.field("op", pa.string(), nullable=False),  # operator name (synthetic) or "commit"
+        # task family: edit (an operator applied to real code), fix (a buggy state -> the real code),
+        # wrong_fix (another operator applied to the buggy state: a sibling the fix must beat), commit
+        pa.field("family", pa.string(), nullable=False),
+        pa.field("instruction_kind", pa.string(), nullable=False),  # literal | descriptive | generic | commit
         pa.field("before_file", pa.large_string(), nullable=False),  # whole file before the edit
         # JSON module index of before_file made by ingest from its own parse ("" = none), so dedup and
         # extract need not parse the file again; verified against before_file's sha256 before use
@@ -50,6 +62,8 @@ EXAMPLE_SCHEMA = pa.schema(
         pa.field("symbol", pa.string(), nullable=False),
         pa.field("license", pa.string(), nullable=False),  # normalized SPDX expression
         pa.field("op", pa.string(), nullable=False),
+        pa.field("family", pa.string(), nullable=False),
+        pa.field("instruction_kind", pa.string(), nullable=False),
         pa.field("before_key", pa.string(), nullable=False),
         pa.field("instruction", pa.string(), nullable=False),
         pa.field("before_state", pa.large_string(), nullable=False),  # normalized CodeState text

@@ -257,7 +257,19 @@ class Featurizer:
 
 _STATE_FIELDS = ("imports", "headers", "siblings", "symbol")
 # input columns pass 2 copies into the example (read once in pass 1 and carried by the spill)
-_KEEP_COLS = ("id", "split", "source", "repo", "path", "license", "op", "before_key", "instruction")
+_KEEP_COLS = (
+    "id",
+    "split",
+    "source",
+    "repo",
+    "path",
+    "license",
+    "op",
+    "family",
+    "instruction_kind",
+    "before_key",
+    "instruction",
+)
 _SPILL_SCHEMA = pa.schema(
     [(c, pa.string()) for c in _KEEP_COLS]
     + [("reason", pa.string()), ("detail", pa.string()), ("symbol", pa.string()), ("ops", pa.list_(pa.string()))]

@@ -14,12 +14,12 @@ from typing import Any
 from codelewm.config import IngestConfig
 from codelewm.data import quality
 from codelewm.data.sources.base import Quarantined, Source, payload_of
-from codelewm.records import TRANSITION_SCHEMA
+from codelewm.records import FAMILIES, TRANSITION_SCHEMA
 from codelewm.stageio import Funnel, QuarantineWriter, RecordWriter, paused_gc, write_manifest, write_metrics
 
 STAGE = "ingest"
 _STR_FIELDS = tuple(f.name for f in TRANSITION_SCHEMA)
-_NONEMPTY = ("id", "source", "repo", "path", "instruction", "op", "before_key")
+_NONEMPTY = ("id", "source", "repo", "path", "instruction", "op", "family", "instruction_kind", "before_key")
 
 
 def make_source(cfg: IngestConfig) -> Source:
@@ -42,7 +42,7 @@ def check_transition(row: dict[str, Any]) -> str | None:
     for name in _STR_FIELDS:
         if not isinstance(row.get(name), str):
             return "schema_error"
-    if any(not row[name] for name in _NONEMPTY):
+    if any(not row[name] for name in _NONEMPTY) or row["family"] not in FAMILIES:
         return "schema_error"
     return quality.identical(row["before_file"], row["after_file"]) or quality.whitespace_only(
         row["before_file"], row["after_file"]

@@ -6,6 +6,8 @@
 * ``lexical``: the candidate whose changed lines (vs the before-program) share most tokens with the
   instruction wins. Fix instructions name concrete identifiers/values, so this is the shortcut a model
   must beat to show it does more than keyword matching.
+* ``not_unchanged``: any changed candidate beats the unchanged program (changed ones tie): the floor
+  for a scorer that has merely learned that an instruction asks for a change.
 """
 
 from __future__ import annotations
@@ -65,4 +67,14 @@ def lexical_scorer(problem: dict[str, Any]) -> list[float]:
     return [-jaccard(instr, word_tokens(changed_lines(problem["before"], c["code"]))) for c in problem["candidates"]]
 
 
-BASELINES: dict[str, Scorer] = {"random": random_scorer, "copy": copy_scorer, "lexical": lexical_scorer}
+def not_unchanged_scorer(problem: dict[str, Any]) -> list[float]:
+    """Any candidate that changes the program beats the unchanged one; changed candidates tie."""
+    return [1.0 if c["code"] == problem["before"] else 0.0 for c in problem["candidates"]]
+
+
+BASELINES: dict[str, Scorer] = {
+    "random": random_scorer,
+    "copy": copy_scorer,
+    "lexical": lexical_scorer,
+    "not_unchanged": not_unchanged_scorer,
+}

@@ -5,11 +5,13 @@ Per task (deterministic in ``cfg.seed`` and the task id):
 1. the canonical program must pass its tests in the sandbox (else dropped: ``canonical_fails``);
 2. a bug: a mutation operator applied to the entry-point function, kept only if the tests then FAIL
    (semantic operators are tried first since refactors rarely break tests: it saves sandbox runs);
-3. the instruction asks to undo that mutation (``fix_instruction``), in the training instructions'
-   style;
-4. candidates: the true fix (the original program) plus other operator edits of the buggy program
-   (other sites/operators), ``min..max_candidates`` distinct programs, shuffled by the seed; each is
-   labelled by running HumanEval's ``check(entry_point)`` in the sandbox;
+3. two instructions, one per benchmark slice: ``literal`` names the changed code (``fix_instruction``
+   in the training instructions' literal style) and ``generic`` only the function ("Fix the bug in
+   f."), as a user who has not found the bug writes;
+4. candidates: the true fix (the original program), the unchanged buggy program (an energy scorer's
+   default failure is to prefer it) and other operator edits of the buggy program (other
+   sites/operators), ``min..max_candidates`` distinct programs, shuffled by the seed; each is labelled
+   by running HumanEval's ``check(entry_point)`` in the sandbox;
 5. problems whose candidates all pass or all fail carry no ranking signal and are dropped.
 
 Never executes code outside the sandbox. Labelling runs in ``cfg.workers`` processes (the sandbox
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from codelewm.config import DownstreamConfig
+from codelewm.data.sources import instructions as tmpl
 from codelewm.data.sources.operators import OPERATORS, Mutation, fix_instruction, mutate
 from codelewm.downstream.problems import ProblemError, Task, harness_program, load_tasks, split_program
 from codelewm.sandbox.runner import SandboxLimits, isolation, run_python
@@ -37,6 +40,7 @@ from codelewm.stageio import Funnel, write_manifest, write_metrics
 
 # operators that usually change behaviour; the rest are refactors (tried last as bug makers)
 SEMANTIC_OPS = ("off_by_one", "swap_operator", "negate_condition", "change_constant", "remove_statement", "swap_args")
+SLICES = ("literal", "generic")  # instruction styles of the benchmark (problem["instructions"])
 MAX_BUG_RUNS = 8  # sandbox runs spent looking for a failing mutant per task
 DISTRACTOR_ROUNDS = 4  # passes over all operators (each pass picks fresh sites) to find distractors
 
@@ -123,13 +127,18 @@ def build_problem(task: Task, cfg: DownstreamConfig) -> dict[str, Any]:
         return out
     mutation, bug_status = bug
     n_cands = rng.randint(cfg.min_candidates, cfg.max_candidates)
-    distractors = _distractors(mutation.source, split.function, n_cands - 1, rng)
-    if len(distractors) + 1 < cfg.min_candidates:
+    distractors = _distractors(mutation.source, split.function, n_cands - 2, rng)
+    if len(distractors) + 2 < cfg.min_candidates:
         out["reason"] = "too_few_candidates"
         return out
+    buggy = split.splice(mutation.source)
     candidates = [{"code": task.program, "kind": "fix", "op": mutation.op}]
+    # the unchanged program failed its tests when the bug was found: labelled from that run
+    candidates.append({"code": buggy, "kind": "unchanged", "op": "", "status": bug_status, "passed": False})
     candidates += [{"code": split.splice(d.source), "kind": "distractor", "op": d.op} for d in distractors]
     for c in candidates:
+        if c["kind"] == "unchanged":
+            continue
         res = run_python(harness_program(c["code"], task.test, task.entry_point), limits)
         runs[res.status] += 1
         c["status"] = res.status
@@ -145,8 +154,9 @@ def build_problem(task: Task, cfg: DownstreamConfig) -> dict[str, Any]:
     out["problem"] = {
         "task_id": task.task_id,
         "entry_point": task.entry_point,
-        "before": split.splice(mutation.source),
+        "before": buggy,
         "instruction": fix_instruction(mutation),
+        "instructions": {slice_: slice_instruction(mutation, task.entry_point, slice_) for slice_ in SLICES},
         "op": mutation.op,
         "mutation_meta": mutation.meta,
         "bug_status": bug_status,
@@ -154,6 +164,13 @@ def build_problem(task: Task, cfg: DownstreamConfig) -> dict[str, Any]:
         "candidates": [{k: c[k] for k in ("code", "passed", "kind", "status", "op")} for c in candidates],
     }
     return out
+
+
+def slice_instruction(m: Mutation, entry_point: str, slice_: str) -> str:
+    """The problem's instruction in one benchmark slice (deterministic in the mutation)."""
+    if slice_ == "generic":  # name the entry point, not the innermost function the bug sits in
+        return tmpl.render(tmpl.GENERIC, {"func": entry_point}, tmpl.stable_rng("generic", entry_point, m.source))
+    return fix_instruction(m)
 
 
 def _build_all(tasks: list[Task], cfg: DownstreamConfig) -> list[dict[str, Any]]:

@@ -64,13 +64,17 @@ class ShuffledInstructionScorer:
         self.score_problem = score_problem
         probs = [json.loads(ln) for ln in Path(problems_path).read_text(encoding="utf-8").splitlines() if ln.strip()]
         ids = sorted({str(p["task_id"]) for p in probs})
-        instr = {str(p["task_id"]): p["instruction"] for p in probs}
+        self.problems = {str(p["task_id"]): p for p in probs}
         if len(ids) < 2:
             raise ValueError("shuffled-action control needs at least 2 problems")
         perm = list(np.random.default_rng(seed).permutation(len(ids)))
         # a cyclic shift of a random order is a derangement: nobody keeps their own instruction
         order = [ids[i] for i in perm]
-        self.donor = {order[k]: instr[order[(k + 1) % len(order)]] for k in range(len(order))}
+        self.donor = {order[k]: order[(k + 1) % len(order)] for k in range(len(order))}
 
     def __call__(self, problem: dict[str, Any]) -> list[float]:
-        return self.score_problem(problem, self.donor[str(problem["task_id"])])
+        """The donor's instruction in the same benchmark slice as ``problem`` (``problem["slice"]``)."""
+        donor = self.problems[self.donor[str(problem["task_id"])]]
+        slice_ = problem.get("slice", "literal")
+        instr = (donor.get("instructions") or {}).get(slice_) or donor["instruction"]
+        return self.score_problem(problem, instr)

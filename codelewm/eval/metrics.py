@@ -24,18 +24,24 @@ class QueryMetrics:
     r5: np.ndarray
     rr: np.ndarray  # reciprocal rank (expected under random tie-breaking)
     pool_size: np.ndarray
+    # probability that the unchanged candidate ranks first (NaN where the pool has none)
+    unchanged_first: np.ndarray | None = None
 
     def summary(self) -> dict[str, float]:
         n = int(self.rank.size)
         if n == 0:
             return {"r1": float("nan"), "r5": float("nan"), "mrr": float("nan"), "n_queries": 0, "pool_size_mean": 0.0}
-        return {
+        out = {
             "r1": float(self.r1.mean()),
             "r5": float(self.r5.mean()),
             "mrr": float(self.rr.mean()),
             "n_queries": n,
             "pool_size_mean": float(self.pool_size.mean()),
         }
+        uf = self.unchanged_first
+        if uf is not None and np.isfinite(uf).any():
+            out["unchanged_first"] = float(np.nanmean(uf))
+        return out
 
 
 def query_outcome(energies: np.ndarray, true_idx: int, tol: float = 0.0) -> tuple[float, float, float, float]:
@@ -61,13 +67,26 @@ def query_outcome(energies: np.ndarray, true_idx: int, tol: float = 0.0) -> tupl
     )
 
 
-def evaluate_pools(pool_energies: list[np.ndarray], true_idx: list[int]) -> QueryMetrics:
-    """Metrics for a list of pools (each a 1-D energy array) with the true candidate's index in each."""
+def first_probability(energies: np.ndarray, idx: int) -> float:
+    """Probability that candidate ``idx`` ranks first (lowest energy, exact ties split evenly)."""
+    e = np.asarray(energies, dtype=np.float64)
+    best = e == e.min()
+    return float(best[idx]) / float(best.sum())
+
+
+def evaluate_pools(
+    pool_energies: list[np.ndarray], true_idx: list[int], unchanged_idx: list[int] | None = None
+) -> QueryMetrics:
+    """Metrics for a list of pools (each a 1-D energy array) with the true candidate's index in each, and
+    optionally the unchanged candidate's (-1 = none)."""
     if len(pool_energies) != len(true_idx):
         raise ValueError("one true index per pool")
     out = np.array([query_outcome(e, t) for e, t in zip(pool_energies, true_idx)], dtype=np.float64).reshape(-1, 4)
     sizes = np.array([len(e) for e in pool_energies], dtype=np.float64)
-    return QueryMetrics(rank=out[:, 0], r1=out[:, 1], r5=out[:, 2], rr=out[:, 3], pool_size=sizes)
+    uf = None
+    if unchanged_idx is not None:
+        uf = np.array([first_probability(e, u) if u >= 0 else np.nan for e, u in zip(pool_energies, unchanged_idx)])
+    return QueryMetrics(rank=out[:, 0], r1=out[:, 1], r5=out[:, 2], rr=out[:, 3], pool_size=sizes, unchanged_first=uf)
 
 
 def expected_random(pool_sizes: np.ndarray) -> dict[str, float]:

@@ -43,9 +43,25 @@ def latent_method(pred: torch.Tensor, cand_latents: torch.Tensor, energy: Latent
     return fn
 
 
+def candidate_field(rows: list[dict[str, Any]], table: CandidateTable, side: str) -> list[Any]:
+    """Per candidate id: ``after_<side>`` of its row, or ``before_<side>`` for an unchanged candidate
+    (``side``: ``state`` for the text, ``ids`` for the tokens)."""
+    return [rows[int(r)][f"{'before' if u else 'after'}_{side}"] for r, u in zip(table.rep_row, table.unchanged)]
+
+
+def per_candidate(scores: np.ndarray) -> EnergyFn:
+    """A method whose energy depends on the candidate alone (a language model's cross-entropy)."""
+
+    def fn(q: np.ndarray, c: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(scores[np.asarray(c, dtype=np.int64)], (len(q), len(c)))
+
+    return fn
+
+
 def baseline_methods(rows: list[dict[str, Any]], table: CandidateTable, seed: int) -> dict[str, EnergyFn]:
-    """copy, lexical and random methods over ``rows`` (dicts with before_state, after_state, instruction)."""
-    cand_text = [rows[int(r)]["after_state"] for r in table.rep_row]
+    """copy, lexical, random and not_unchanged methods over ``rows`` (dicts with before_state,
+    after_state, instruction)."""
+    cand_text = candidate_field(rows, table, "state")
     rng = np.random.default_rng(seed)
 
     def copy(q: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -61,13 +77,19 @@ def baseline_methods(rows: list[dict[str, Any]], table: CandidateTable, seed: in
     def random(q: np.ndarray, c: np.ndarray) -> np.ndarray:
         return baselines.random_energies(len(q), len(c), rng)
 
-    return {"copy": copy, "lexical": lexical, "random": random}
+    return {
+        "copy": copy,
+        "lexical": lexical,
+        "random": random,
+        "not_unchanged": per_candidate(table.unchanged.astype(np.float64)),
+    }
 
 
 def evaluate_groups(groups: list[Group], method: EnergyFn) -> tuple[QueryMetrics, np.ndarray]:
     """Per-query metrics of one method over all groups; also the query row index of each entry."""
     pools: list[np.ndarray] = []
     trues: list[int] = []
+    unchanged: list[int] = []
     qrows: list[int] = []
     for g in groups:
         e = np.asarray(method(g.query_rows, g.cand_ids), dtype=np.float64)
@@ -76,8 +98,9 @@ def evaluate_groups(groups: list[Group], method: EnergyFn) -> tuple[QueryMetrics
         for k in range(g.query_rows.size):
             pools.append(e[k])
             trues.append(int(g.true_pos[k]))
+            unchanged.append(g.unchanged_pos)
             qrows.append(int(g.query_rows[k]))
-    return evaluate_pools(pools, trues), np.asarray(qrows, dtype=np.int64)
+    return evaluate_pools(pools, trues, unchanged), np.asarray(qrows, dtype=np.int64)
 
 
 def evaluate_retrieval(

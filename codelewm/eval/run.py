@@ -22,11 +22,20 @@ from codelewm.eval.controls import ShuffledInstructionScorer, shuffle_actions
 from codelewm.eval.metrics import QueryMetrics, expected_random
 from codelewm.eval.pools import candidate_table, global_group, sibling_groups
 from codelewm.eval.probe import probe_suite
-from codelewm.eval.retrieval import baseline_methods, evaluate_retrieval, exact_energy, latent_method
+from codelewm.eval.retrieval import (
+    baseline_methods,
+    candidate_field,
+    evaluate_retrieval,
+    exact_energy,
+    latent_method,
+    per_candidate,
+)
 from codelewm.eval.surprise import decoy_pairs, pair_wins
 from codelewm.index.build import model_identity, resolve_device
 from codelewm.index.search import load_index
 from codelewm.index.shards import read_split
+from codelewm.lm.ngram import NgramLM
+from codelewm.lm.train import load_lm
 from codelewm.model.infer import encode_after, predict_after
 from codelewm.score import CandidateError, InputError, Scorer
 from codelewm.stageio import Funnel, write_manifest, write_metrics
@@ -34,7 +43,25 @@ from codelewm.stats import bootstrap_ci, paired_bootstrap_lift
 from codelewm.train.collapse import collapse_metrics
 
 LATENT_METHODS = ("model", "no_action", "shuffled_action")
-BASELINES = ("no_action", "shuffled_action", "copy", "lexical", "random")
+BASELINES = ("no_action", "shuffled_action", "naturalness_lm", "copy", "lexical", "not_unchanged", "random")
+
+
+def unchanged_row(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with its before-state as the after-state and no changed line: the unchanged candidate."""
+    return {**row, "after_ids": row["before_ids"], "after_mask": [0] * len(row["before_ids"])}
+
+
+def lm_problem_scorer(scorer: Scorer, lm: NgramLM):
+    """Downstream naturalness baseline: per-token cross-entropy of each candidate's state, featurized by
+    the model's own featurizer (so both see the same tokens; out-of-scope problems fail alike)."""
+
+    def fn(problem: dict[str, Any]) -> list[float]:
+        cands = [c["code"] if isinstance(c, dict) else c for c in problem["candidates"]]
+        symbol = str(problem.get("entry_point") or problem.get("symbol") or "")
+        rows = scorer.candidate_rows(problem["before"], problem["instruction"], cands, symbol=symbol)
+        return [lm.cross_entropy(r["after_ids"]) for r in rows]
+
+    return fn
 
 
 def _index_latents(index_dir: Path, model_dir: Path, ids: list[str]) -> torch.Tensor:
@@ -134,7 +161,14 @@ def _write_details(details_dir: Path, ranks: list[dict], energies: list[dict], d
         ),
         "downstream.parquet": (
             downstream,
-            pa.schema([("task_id", pa.string()), ("method", pa.string()), ("top_passed", pa.float64())]),
+            pa.schema(
+                [
+                    ("slice", pa.string()),
+                    ("task_id", pa.string()),
+                    ("method", pa.string()),
+                    ("top_passed", pa.float64()),
+                ]
+            ),
         ),
     }
     paths = []
@@ -150,12 +184,14 @@ def run_evaluate(
     downstream_cfg: DownstreamConfig,
     model_dir: Path,
     control_dir: Path,
+    lm_dir: Path,
     shards_dir: Path,
     index_dir: Path,
     downstream_dir: Path,
     out_dir: Path,
 ) -> dict[str, Any]:
-    """Run every evaluation against the trained main and no-action models; write metrics, details, manifest."""
+    """Run every evaluation against the trained main and no-action models and the naturalness LM; write
+    metrics, details, manifest."""
     out_dir = Path(out_dir)
     torch.manual_seed(eval_cfg.seed)
     random.seed(eval_cfg.seed)
@@ -166,17 +202,26 @@ def run_evaluate(
         raise ValueError(f"{control_dir} is not a no-action control (action={control.action!r})")
     # main.action == "none" is the `dvc exp run -S model.action=none` ablation: it is evaluated the
     # same way; its shuffled-action control then equals the model (the action is never read).
+    lm = load_lm(Path(lm_dir), main.lm.tokenizer_path)
 
     test = read_split(Path(shards_dir), "test")
     if len(test) < 2:
         raise ValueError(f"test split of {shards_dir} has {len(test)} rows; retrieval needs >= 2")
     ids = [r["id"] for r in test]
-    table = candidate_table([r["after_state"] for r in test])
+    table = candidate_table([r["after_state"] for r in test], [r["before_state"] for r in test])
     bs = eval_cfg.batch_size
 
-    # latents: predictions per query row, candidate latents per unique after-state, each by its own model
-    main_cand = _index_latents(Path(index_dir), Path(model_dir), [ids[int(r)] for r in table.rep_row])
-    ctrl_cand = encode_after(control.lm, [test[int(r)] for r in table.rep_row], bs)
+    # latents: predictions per query row, candidate latents per unique after-state, each by its own
+    # model; the unchanged candidates (sibling pools only) are the before-states read as candidates
+    after_reps = [int(r) for r in table.rep_row[: table.n_after]]
+    unchanged = [unchanged_row(test[int(r)]) for r in table.rep_row[table.n_after :]]
+    main_cand = torch.cat(
+        [
+            _index_latents(Path(index_dir), Path(model_dir), [ids[r] for r in after_reps]),
+            encode_after(main.lm, unchanged, bs),
+        ]
+    )
+    ctrl_cand = encode_after(control.lm, [test[r] for r in after_reps] + unchanged, bs)
     main_pred = predict_after(main.lm, test, bs)
     ctrl_pred = predict_after(control.lm, test, bs)
     shuffled, within_sibling = shuffle_actions(test, eval_cfg.seed)
@@ -187,6 +232,7 @@ def run_evaluate(
         "model": latent_method(main_pred, main_cand, exact_energy),
         "no_action": latent_method(ctrl_pred, ctrl_cand, exact_energy),
         "shuffled_action": latent_method(shuf_pred, main_cand, exact_energy),
+        "naturalness_lm": per_candidate(np.array([lm.cross_entropy(t) for t in candidate_field(test, table, "ids")])),
         **baseline_methods(test, table, eval_cfg.seed),
     }
     sib, sib_skipped = sibling_groups([r["before_key"] for r in test], table, eval_cfg.min_sibling_pool)
@@ -217,13 +263,15 @@ def run_evaluate(
         else {"skipped": "empty train split"}
     )
 
-    collapse = {"main": collapse_metrics(main_cand), "control": collapse_metrics(ctrl_cand)}
+    n_after = table.n_after  # collapse is measured on after-states, as in training
+    collapse = {"main": collapse_metrics(main_cand[:n_after]), "control": collapse_metrics(ctrl_cand[:n_after])}
 
     problems_path = Path(downstream_dir) / "problems.jsonl"
     scorers = {
         "model": main.score_problem,
         "no_action": control.score_problem,
         "shuffled_action": ShuffledInstructionScorer(main.score_problem, problems_path, eval_cfg.seed),
+        "naturalness_lm": lm_problem_scorer(main, lm),
     }
     downstream, downstream_rows = _downstream(scorers, problems_path, downstream_cfg, eval_cfg.bootstrap)
 

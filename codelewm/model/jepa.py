@@ -73,6 +73,11 @@ class JEPA(nn.Module):
         enc = self.target if self.target is not None else self.state
         return enc(b.after_ids, b.after_mask, b.after_changed)[1]
 
+    def encode_unchanged(self, b: Batch) -> Tensor:
+        """Latent of the before-state read as a candidate that changes nothing [B, d_latent]."""
+        enc = self.target if self.target is not None else self.state
+        return enc(b.before_ids, b.before_mask, None)[1]
+
     def encode_action(self, b: Batch) -> tuple[Tensor, Tensor, Tensor]:
         if self.spec.action == "none":
             return self.null_action(b.size)
@@ -97,9 +102,18 @@ class JEPA(nn.Module):
         if self.target is not None:
             with torch.no_grad():
                 z_target = self.target(b.after_ids, b.after_mask, b.after_changed)[1]
+                # the unchanged candidate as the energy sees it: the before-state through the target
+                z_unchanged = self.target(b.before_ids, b.before_mask, None)[1]
         else:
-            z_target = z_after
-        return {"z_hat": z_hat, "z_before": z_before, "z_after": z_after, "z_target": z_target}
+            # an unchanged candidate has no changed line, so its latent is exactly z_before
+            z_target, z_unchanged = z_after, z_before
+        return {
+            "z_hat": z_hat,
+            "z_before": z_before,
+            "z_after": z_after,
+            "z_target": z_target,
+            "z_unchanged": z_unchanged,
+        }
 
     @torch.no_grad()
     def update_ema(self) -> None:

@@ -48,13 +48,27 @@ def energy(pred: Tensor, cands: Tensor) -> Tensor:
     return (pred.pow(2).sum(-1, keepdim=True) - 2 * pred @ cands.T + cands.pow(2).sum(-1)[None]).clamp_min(0.0)
 
 
-def infonce(z_hat: Tensor, z_target: Tensor, temperature: float) -> Tensor:
+def infonce(z_hat: Tensor, z_target: Tensor, temperature: float, z_unchanged: Tensor | None = None) -> Tensor:
     """In-batch contrastive term: logits = -energy/τ, the row's own after-state is the positive.
 
-    Batches are planned by before_key groups, so the negatives include same-before siblings.
+    Batches are planned by before_key groups, so the negatives include same-before siblings. With
+    ``z_unchanged`` [B, D] (the latent of each row's before-state read as a candidate), the unchanged
+    state is one more negative of its own row: every instruction asks for a change, so "leave it as it
+    is" must never win. Without it, ẑ = z_before + Δ makes the unchanged candidate the cheapest one to
+    score well (the copy failure: the unchanged buggy program ranked first on most bug-fix problems).
     """
     logits = -energy(z_hat, z_target) / temperature  # [B, B]
+    if z_unchanged is not None:
+        own = -(z_hat.float() - z_unchanged.float()).pow(2).sum(-1, keepdim=True) / temperature  # [B, 1]
+        logits = torch.cat([logits, own], dim=1)
     return F.cross_entropy(logits, torch.arange(z_hat.shape[0], device=z_hat.device))
+
+
+def unchanged_first_rate(z_hat: Tensor, z_target: Tensor, z_unchanged: Tensor) -> float:
+    """Fraction of rows whose unchanged state scores better (lower energy) than their true after-state."""
+    e_true = (z_hat.float() - z_target.float()).pow(2).sum(-1)
+    e_same = (z_hat.float() - z_unchanged.float()).pow(2).sum(-1)
+    return float((e_same < e_true).float().mean())
 
 
 def loss(out: dict[str, Tensor], cfg: ModelConfig, directions: Tensor) -> tuple[Tensor, dict[str, float]]:
@@ -67,7 +81,8 @@ def loss(out: dict[str, Tensor], cfg: ModelConfig, directions: Tensor) -> tuple[
     total = pred_loss + cfg.sigreg_weight * reg
     parts = {"pred_loss": float(pred_loss.detach()), "sigreg": float(reg.detach())}
     if cfg.infonce_weight > 0:
-        nce = infonce(out["z_hat"], out["z_target"], cfg.infonce_temperature)
+        unchanged = out["z_unchanged"] if cfg.unchanged_negative else None
+        nce = infonce(out["z_hat"], out["z_target"], cfg.infonce_temperature, unchanged)
         total = total + cfg.infonce_weight * nce
         parts["infonce"] = float(nce.detach())
     parts["loss"] = float(total.detach())

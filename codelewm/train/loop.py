@@ -23,7 +23,7 @@ from codelewm.config import ModelConfig, TrainConfig, to_dict
 from codelewm.model.batch import BatchPlan, collate, row_length
 from codelewm.model.checkpoint import load_training_state, save_checkpoint
 from codelewm.model.jepa import JEPA, ModelSpec
-from codelewm.model.objective import energy, loss, random_directions
+from codelewm.model.objective import energy, loss, random_directions, unchanged_first_rate
 from codelewm.train.collapse import check_collapse, collapse_metrics
 from codelewm.train.schedule import lr_at
 
@@ -88,6 +88,7 @@ def evaluate(model: JEPA, rows: list[dict], batch_size: int, device: torch.devic
     order = sorted(range(len(rows)), key=lambda i: row_length(rows[i]))
     z_hat = torch.empty(len(rows), s.dims.d_latent)
     z_tgt = torch.empty(len(rows), s.dims.d_latent)
+    z_same = torch.empty(len(rows), s.dims.d_latent)
     amp = device.type == "cuda"
     with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
         for j in range(0, len(order), batch_size):
@@ -95,10 +96,16 @@ def evaluate(model: JEPA, rows: list[dict], batch_size: int, device: torch.devic
             b = collate([rows[i] for i in idx], s.action, s.pad_id, s.max_state_tokens, s.max_action_tokens).to(device)
             z_hat[idx] = model.predict(b)[0].float().cpu()
             z_tgt[idx] = model.encode_after(b).float().cpu()
+            z_same[idx] = model.encode_unchanged(b).float().cpu()
     model.train()
     e = energy(z_hat, z_tgt)  # [N, N]
     r1 = float((e.argmin(1) == torch.arange(len(rows))).float().mean())
-    return {"val_pred_loss": float(((z_hat - z_tgt) ** 2).mean()), "val_r1": r1, **collapse_metrics(z_tgt)}
+    return {
+        "val_pred_loss": float(((z_hat - z_tgt) ** 2).mean()),
+        "val_r1": r1,
+        "val_unchanged_first": unchanged_first_rate(z_hat, z_tgt, z_same),
+        **collapse_metrics(z_tgt),
+    }
 
 
 def _rng_state() -> dict[str, Any]:

@@ -205,6 +205,8 @@ def file_change_events(
             license=license,
             instruction=message.strip(),
             op="commit",
+            family="commit",
+            instruction_kind="commit",
             before_file=b_text,
             before_index=before_index,
             after_file=after_file,

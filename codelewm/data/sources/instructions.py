@@ -3,7 +3,8 @@
 Several phrasings per operator (chosen by the caller's rng) so the action encoder cannot key on one
 fixed sentence; every template names the concrete identifiers/values of the edit so the instruction
 is sufficient to tell sibling edits of the same before-state apart. ``FIX`` templates ask to undo a
-mutation (used by the downstream benchmark) in the same style.
+mutation in the same literal style; ``DESCRIPTIVE`` ones name the kind of bug without the changed token
+and ``GENERIC`` ones only the function (how real bug reports read: "Fix the bug in f.").
 """
 
 from __future__ import annotations
@@ -70,6 +71,22 @@ FORWARD: dict[str, tuple[str, ...]] = {
         "Make `{param}` optional in `{func}`, defaulting to `{default}`.",
         "In {func}, let `{param}` default to `{default}`.",
     ),
+    "variable_misuse": (
+        "In `{func}`, use `{new}` instead of `{old}` in `{context}`.",
+        "Replace the variable `{old}` with `{new}` in `{context}` inside `{func}`.",
+    ),
+    "wrong_return": (
+        "Make `{func}` return `{new}` instead of `{old}`.",
+        "In {func}, change the returned value `{old}` to `{new}`.",
+    ),
+    "swap_compare": (
+        "Change the comparison `{old_op}` to `{new_op}` in `{expr}` inside `{func}`.",
+        "In {func}, test with `{new_op}` instead of `{old_op}` in `{expr}`.",
+    ),
+    "flip_bool": (
+        "Change `{old}` to `{new}` in `{func}` (`{context}`).",
+        "In {func}, use `{new}` rather than `{old}` in `{context}`.",
+    ),
     "wrap_try": (
         "Wrap the body of `{func}` in a try/except that {handler_text} on `{exc}`.",
         "In {func}, catch `{exc}` around the whole body and {handler_verb}.",
@@ -122,11 +139,84 @@ FIX: dict[str, tuple[str, ...]] = {
         "Make `{param}` a required parameter of `{func}` again (remove its default `{default}`).",
         "In {func}, drop the default value `{default}` of `{param}`.",
     ),
+    "variable_misuse": (
+        "Fix the variable mix-up in `{func}`: `{new}` should be `{old}` in `{context}`.",
+        "In {func}, `{new}` is used where `{old}` was meant; fix it.",
+    ),
+    "wrong_return": (
+        "Fix the return value of `{func}`: it should return `{old}`, not `{new}`.",
+        "In {func}, return `{old}` again instead of `{new}`.",
+    ),
+    "swap_compare": (
+        "Fix the comparison in `{func}`: `{new_op}` should be `{old_op}` as in `{expr}`.",
+        "In {func}, the test uses `{new_op}` by mistake; it must be `{old_op}`.",
+    ),
+    "flip_bool": (
+        "Fix the flag in `{func}`: `{new}` should be `{old}`.",
+        "In {func}, restore `{old}` (it is currently `{new}`).",
+    ),
     "wrap_try": (
         "Remove the try/except around the body of `{func}` that catches `{exc}`.",
         "In {func}, stop catching `{exc}`: unwrap the body from the try block.",
     ),
 }
+
+
+# Fix instructions that name the kind of bug and where, never the changed token or value ("descriptive").
+DESCRIPTIVE: dict[str, tuple[str, ...]] = {
+    "off_by_one": (
+        "Fix the off-by-one error in {func}.",
+        "A bound in {func} is off by one; fix it.",
+        "{func} gets a loop bound or comparison wrong by one. Fix it.",
+    ),
+    "swap_operator": (
+        "Fix the wrong operator in an expression in {func}.",
+        "{func} uses the wrong arithmetic or logical operator somewhere; fix it.",
+    ),
+    "negate_condition": (
+        "A condition in {func} is inverted; fix it.",
+        "Fix the negated check in {func}.",
+    ),
+    "change_constant": (
+        "Fix the wrong numeric constant in {func}.",
+        "{func} uses an incorrect number somewhere; fix it.",
+    ),
+    "remove_statement": (
+        "{func} is missing a statement; restore it.",
+        "A line was dropped from {func}; put it back.",
+    ),
+    "swap_args": (
+        "Fix the argument order of a call in {func}.",
+        "{func} passes arguments to a call in the wrong order; fix it.",
+    ),
+    "variable_misuse": (
+        "{func} uses the wrong variable somewhere; fix it.",
+        "Fix the variable mix-up in {func}.",
+    ),
+    "wrong_return": (
+        "{func} returns the wrong value; fix it.",
+        "Fix the return value of {func}.",
+    ),
+    "swap_compare": (
+        "Fix the wrong comparison in {func}.",
+        "A comparison operator in {func} is wrong; fix it.",
+    ),
+    "flip_bool": (
+        "A boolean flag in {func} has the wrong value; fix it.",
+        "Fix the wrong True/False value in {func}.",
+    ),
+}
+
+# Fix instructions a user writes before finding the bug ("generic"): only the function is named.
+GENERIC: tuple[str, ...] = (
+    "Fix the bug in {func}.",
+    "{func} has a bug; fix it.",
+    "There is a bug in {func}. Please fix it.",
+    "{func} does not work correctly. Fix it.",
+    "{func} returns wrong results; fix it.",
+    "Make {func} behave correctly.",
+    "Something is wrong in {func}; find and fix the bug.",
+)
 
 
 def render(templates: tuple[str, ...], meta: dict[str, Any], rng: random.Random) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from codelewm.data.sources import instructions as tmpl
 from codelewm.data.sources._edits import Ctx, Edit, apply_edits, parse_symbol
+from codelewm.data.sources.ops_bug import _flip_bool, _swap_compare, _variable_misuse, _wrong_return
 from codelewm.data.sources.ops_expr import (
     _change_constant,
     _negate_condition,
@@ -57,8 +58,26 @@ _OPS: dict[str, Callable[[Ctx, random.Random], OpResult]] = {
     "inline_variable": _inline_variable,
     "add_default_arg": _add_default_arg,
     "wrap_try": _wrap_try,
+    "variable_misuse": _variable_misuse,
+    "wrong_return": _wrong_return,
+    "swap_compare": _swap_compare,
+    "flip_bool": _flip_bool,
 }
 OPERATORS: tuple[str, ...] = tuple(_OPS)
+# operators that inject a plausible bug: the bug-fix task family undoes one of them
+BUG_OPS: tuple[str, ...] = (
+    "off_by_one",
+    "swap_operator",
+    "negate_condition",
+    "change_constant",
+    "remove_statement",
+    "swap_args",
+    "variable_misuse",
+    "wrong_return",
+    "swap_compare",
+    "flip_bool",
+)
+INSTRUCTION_KINDS: tuple[str, ...] = ("generic", "descriptive", "literal")
 
 
 def mutate(source: str, op: str, rng: random.Random) -> Mutation | None:
@@ -80,6 +99,16 @@ def mutate(source: str, op: str, rng: random.Random) -> Mutation | None:
     return Mutation(out, tmpl.render(tmpl.FORWARD[op], meta, rng), op, meta)
 
 
-def fix_instruction(m: Mutation) -> str:
-    """Instruction asking to undo mutation ``m`` (deterministic in ``m``; names the same values)."""
-    return tmpl.render(tmpl.FIX[m.op], m.meta, tmpl.stable_rng(m.op, m.meta, m.source))
+def fix_instruction(m: Mutation, kind: str = "literal", rng: random.Random | None = None) -> str:
+    """Instruction asking to undo mutation ``m``.
+
+    ``kind``: ``literal`` names the changed code (``x <= n`` should be ``x < n``); ``descriptive`` names
+    the kind of bug and where, never the changed token; ``generic`` says only which function is wrong,
+    as a user who has not found the bug writes. Without ``rng`` the phrasing is deterministic in ``m``.
+    """
+    if kind not in INSTRUCTION_KINDS:
+        raise ValueError(f"unknown instruction kind {kind!r}; known: {', '.join(INSTRUCTION_KINDS)}")
+    if kind == "descriptive" and m.op not in tmpl.DESCRIPTIVE:
+        raise ValueError(f"operator {m.op!r} has no descriptive fix instruction (not a bug operator)")
+    templates = {"literal": tmpl.FIX.get(m.op), "descriptive": tmpl.DESCRIPTIVE.get(m.op), "generic": tmpl.GENERIC}[kind]
+    return tmpl.render(templates, m.meta, rng or tmpl.stable_rng(kind, m.op, m.meta, m.source))
