@@ -155,6 +155,16 @@ class DedupConfig:
 
 
 @dataclass(frozen=True)
+class LabelConfig:
+    # sandbox limits for running a symbol's doctests (a module import plus a few examples)
+    timeout_s: float = 10.0
+    cpu_s: int = 10
+    memory_mb: int = 1024
+    max_file_mb: int = 8
+    max_procs: int = 64
+
+
+@dataclass(frozen=True)
 class ExtractConfig:
     max_context_lines: int = 24  # imports + enclosing class header + sibling signatures
     max_state_tokens: int = 320  # fits ~95% of synthetic states and most HumanEval problems
@@ -307,6 +317,7 @@ class Params:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     license: LicenseConfig = field(default_factory=LicenseConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
+    label: LabelConfig = field(default_factory=LabelConfig)
     extract: ExtractConfig = field(default_factory=ExtractConfig)
     pack: PackConfig = field(default_factory=PackConfig)
     model: ModelConfig = field(default_factory=ModelConfig)

@@ -32,6 +32,8 @@ def _row(i: int) -> dict:
         "license": "MIT",
         "instruction": "do it",
         "op": "rename_variable",
+        "family": "edit",
+        "instruction_kind": "literal",
         "before_file": "def f():\n    return 1\n",
         "before_index": "",
         "after_file": "def f():\n    return 2\n",

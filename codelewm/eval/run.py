@@ -43,7 +43,17 @@ from codelewm.stats import bootstrap_ci, paired_bootstrap_lift
 from codelewm.train.collapse import collapse_metrics
 
 LATENT_METHODS = ("model", "no_action", "shuffled_action")
-BASELINES = ("no_action", "shuffled_action", "naturalness_lm", "copy", "lexical", "not_unchanged", "random")
+BASELINES = (
+    "no_action",
+    "shuffled_action",
+    "naturalness_lm",
+    "naturalness_lm_per_token",
+    "copy",
+    "lexical",
+    "not_unchanged",
+    "random",
+)
+LM_SCORES = {"naturalness_lm": "nll", "naturalness_lm_per_token": "cross_entropy"}  # method -> NgramLM method
 
 
 def unchanged_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -51,15 +61,16 @@ def unchanged_row(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "after_ids": row["before_ids"], "after_mask": [0] * len(row["before_ids"])}
 
 
-def lm_problem_scorer(scorer: Scorer, lm: NgramLM):
-    """Downstream naturalness baseline: per-token cross-entropy of each candidate's state, featurized by
-    the model's own featurizer (so both see the same tokens; out-of-scope problems fail alike)."""
+def lm_problem_scorer(scorer: Scorer, lm: NgramLM, how: str):
+    """Downstream naturalness baseline: the LM's ``how`` (``nll`` or ``cross_entropy``) of each candidate's
+    state, featurized by the model's own featurizer (same tokens; out-of-scope problems fail alike)."""
+    score = getattr(lm, how)
 
     def fn(problem: dict[str, Any]) -> list[float]:
         cands = [c["code"] if isinstance(c, dict) else c for c in problem["candidates"]]
         symbol = str(problem.get("entry_point") or problem.get("symbol") or "")
         rows = scorer.candidate_rows(problem["before"], problem["instruction"], cands, symbol=symbol)
-        return [lm.cross_entropy(r["after_ids"]) for r in rows]
+        return [score(r["after_ids"]) for r in rows]
 
     return fn
 
@@ -232,7 +243,10 @@ def run_evaluate(
         "model": latent_method(main_pred, main_cand, exact_energy),
         "no_action": latent_method(ctrl_pred, ctrl_cand, exact_energy),
         "shuffled_action": latent_method(shuf_pred, main_cand, exact_energy),
-        "naturalness_lm": per_candidate(np.array([lm.cross_entropy(t) for t in candidate_field(test, table, "ids")])),
+        **{
+            name: per_candidate(np.array([getattr(lm, how)(t) for t in candidate_field(test, table, "ids")]))
+            for name, how in LM_SCORES.items()
+        },
         **baseline_methods(test, table, eval_cfg.seed),
     }
     sib, sib_skipped = sibling_groups([r["before_key"] for r in test], table, eval_cfg.min_sibling_pool)
@@ -271,7 +285,7 @@ def run_evaluate(
         "model": main.score_problem,
         "no_action": control.score_problem,
         "shuffled_action": ShuffledInstructionScorer(main.score_problem, problems_path, eval_cfg.seed),
-        "naturalness_lm": lm_problem_scorer(main, lm),
+        **{name: lm_problem_scorer(main, lm, how) for name, how in LM_SCORES.items()},
     }
     downstream, downstream_rows = _downstream(scorers, problems_path, downstream_cfg, eval_cfg.bootstrap)
 

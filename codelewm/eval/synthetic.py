@@ -15,11 +15,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from codelewm.config import ExtractConfig, ModelConfig, to_dict
+from codelewm.config import ExtractConfig, LMConfig, ModelConfig, to_dict
 from codelewm.data.codestate import ExtractError
 from codelewm.data.extract import Featurizer
 from codelewm.data.sources.operators import OPERATORS, mutate
 from codelewm.data.tokenizer import PAD_ID, train_tokenizer
+from codelewm.lm.train import run_lm
 from codelewm.records import EXAMPLE_SCHEMA, SCHEMA_VERSION, stable_id
 
 BASE_FUNCTIONS = (
@@ -90,6 +91,8 @@ def sibling_transitions(
                     "after_file": m.source,
                     "instruction": m.instruction,
                     "op": m.op,
+                    "family": "edit",
+                    "instruction_kind": "literal",
                     "before_key": f"base{b}",
                     "symbol": name,
                 }
@@ -163,6 +166,8 @@ def featurize_transitions(
                 "symbol": t["symbol"],
                 "license": "MIT",
                 "op": t["op"],
+                "family": t["family"],
+                "instruction_kind": t["instruction_kind"],
                 "before_key": t["before_key"],
                 "instruction": t["instruction"],
                 **f,
@@ -194,6 +199,7 @@ def write_problems(path: Path, transitions: list[dict[str, Any]]) -> Path:
     for key, ts in sorted(groups.items()):
         for k, t in enumerate(ts):
             cands = [{"code": s["after_file"], "passed": s is t} for s in ts]
+            cands.append({"code": t["before_file"], "passed": False})  # the unchanged program
             lines.append(
                 json.dumps(
                     {
@@ -201,6 +207,7 @@ def write_problems(path: Path, transitions: list[dict[str, Any]]) -> Path:
                         "entry_point": t["symbol"],
                         "before": t["before_file"],
                         "instruction": t["instruction"],
+                        "instructions": {"literal": t["instruction"], "generic": f"Fix the bug in {t['symbol']}."},
                         "candidates": cands,
                     }
                 )
@@ -223,12 +230,14 @@ def build_world(d: Path, split: dict[str, str] | None = None) -> dict[str, Any]:
     rows = featurize_transitions(Featurizer.from_file(tok, ExtractConfig()), t, lambda k: split.get(k, "test"))
     write_shards(d / "shards", rows)
     write_problems(d / "downstream" / "problems.jsonl", t)
+    run_lm(LMConfig(order=3), d / "shards", tok, d / "lm")
     return {
         "dir": d,
         "transitions": t,
         "rows": rows,
         "main": d / "main",
         "control": d / "control",
+        "lm": d / "lm",
         "shards": d / "shards",
         "tokenizer": tok,
     }

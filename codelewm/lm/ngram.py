@@ -1,9 +1,12 @@
 """Token n-gram language model with interpolated Kneser–Ney smoothing: the naturalness baseline.
 
-Code that was fixed reads more naturally than a mutant of it, so ranking candidates by the per-token
-cross-entropy of a language model trained on the same training split is the reranker a user would try
-first (and a strong one on bug fixes). It works on the pipeline tokenizer's ids, so it sees exactly the
-states the world model sees.
+Code that was fixed reads more naturally than a mutant of it, so ranking candidates by how probable a
+language model trained on the same training split finds them is the reranker a user would try first.
+Candidates of one problem share their context and differ by a few tokens, so the ranking score is the
+candidate's total negative log-probability (:meth:`NgramLM.nll`); the per-token cross-entropy is also
+reported, and is weaker: it rewards edits that add predictable boilerplate (a try/except wrapper, a
+guard), which lowers the mean without making the code more correct. It works on the pipeline
+tokenizer's ids, so it sees exactly the states the world model sees.
 
 Smoothing (Chen & Goodman's interpolated Kneser–Ney with one absolute discount ``D`` per order):
 ``P(w|h) = max(c(h w) − D, 0)/c(h) + D·N1+(h •)/c(h) · P(w|h')``, where the highest order counts
@@ -115,14 +118,18 @@ class NgramLM:
             p = max(c - self.discount, 0.0) / c_h + self.discount * types[hk] / c_h * p
         return p
 
-    def cross_entropy(self, seq: Sequence[int]) -> float:
-        """Mean negative log2-probability per token (EOS included) of one sequence: lower = more natural."""
+    def nll(self, seq: Sequence[int]) -> float:
+        """Negative log2-probability of the whole sequence (EOS included): lower = more natural."""
         toks = self._padded(seq)
         n = self.order
-        nll = 0.0
+        out = 0.0
         for i in range(n - 1, len(toks)):
-            nll -= math.log2(self._prob(toks[i - n + 1 : i], toks[i]))
-        return nll / (len(toks) - (n - 1))
+            out -= math.log2(self._prob(toks[i - n + 1 : i], toks[i]))
+        return out
+
+    def cross_entropy(self, seq: Sequence[int]) -> float:
+        """Mean negative log2-probability per token (EOS included) of one sequence."""
+        return self.nll(seq) / (len(seq) + 1)
 
     # -- persistence ------------------------------------------------------------------------------
     def save(self, path: Path) -> None:

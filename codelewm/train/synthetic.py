@@ -84,6 +84,8 @@ def make_rows(
                     "symbol": "f",
                     "license": "MIT",
                     "op": OPS[op_i],
+                    "family": "edit",
+                    "instruction_kind": "literal",
                     "before_key": key,
                     "instruction": f"{OPS[op_i]} {a} {b}",
                     "before_state": " ".join(map(str, before)),

@@ -99,6 +99,8 @@ def make_rows(n_repos: int = 1, edits: list[tuple[str, str, str, str]] | None = 
                     "license": "MIT",
                     "instruction": instr,
                     "op": "test",
+                    "family": "edit",
+                    "instruction_kind": "literal",
                     "before_file": src,
                     "before_index": index_json(ast.parse(src), src),  # as ingest makes it
                     "after_file": after,

@@ -42,7 +42,7 @@ def test_featurize_views(feat: Featurizer) -> None:
     assert _marked_lines(f, feat) == {"if value <= low:"}
     assert feat.pad_id == 0 and feat.vocab_size == feat.tok.get_vocab_size()
     assert set(EXAMPLE_SCHEMA.names) - {"schema_version", "id", "split", "source", "repo", "path", "license", "op",
-                                        "before_key", "instruction", "symbol"} <= set(f)
+                                        "family", "instruction_kind", "before_key", "instruction", "symbol"} <= set(f)
 
 
 @pytest.mark.parametrize(

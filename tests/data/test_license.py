@@ -50,7 +50,7 @@ def test_run_license_gate(tmp_path: Path) -> None:
     with RecordWriter(inp, TRANSITION_SCHEMA) as w:
         for i, lic in enumerate(lics):
             w.write(transition(id=f"r{i}", source="hf", repo="o/r", path="a.py", symbol="f", license=lic,
-                               instruction="Fix it now", op="commit", before_file="a", before_index="", after_file="b",
+                               instruction="Fix it now", op="commit", family="commit", instruction_kind="commit", before_file="a", before_index="", after_file="b",
                                before_key="k", meta={}))  # fmt: skip
     m = run_license_gate(LicenseConfig(), inp, tmp_path / "out")
     assert m["in"] == 6 and m["kept"] == 2

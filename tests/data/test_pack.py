@@ -38,7 +38,7 @@ def test_pack_shards(extracted: Path, tmp_path: Path) -> None:
     assert m["accounting"] == {"ingested": 25, "packed": 21, "dropped_by_stage": {"ingest": 4, "dedup": 0, "extract": 0}}
     t = pq.read_table(tmp_path / "a" / "train")
     assert t.schema.remove_metadata().equals(EXAMPLE_SCHEMA)
-    assert pq.read_schema(tmp_path / "a" / "train" / "part-00000.parquet").metadata[b"codelewm.schema_version"] == b"1"
+    assert pq.read_schema(tmp_path / "a" / "train" / "part-00000.parquet").metadata[b"codelewm.schema_version"] == str(SCHEMA_VERSION).encode()
     keys = list(zip(t["before_key"].to_pylist(), t["id"].to_pylist()))
     assert keys == sorted(keys) and set(t["schema_version"].to_pylist()) == {SCHEMA_VERSION}
     assert pq.read_table(tmp_path / "a" / "val").num_rows == 0  # empty split still has a shard

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from codelewm.downstream.baselines import changed_lines, copy_scorer, lexical_scorer, random_scorer, word_tokens
+from codelewm.downstream.baselines import (
+    changed_lines,
+    copy_scorer,
+    lexical_scorer,
+    not_unchanged_scorer,
+    random_scorer,
+    word_tokens,
+)
 
 BEFORE = "def f(a, b):\n    total = a - b\n    return total\n"
 PROBLEM = {
@@ -43,3 +50,8 @@ def test_copy_prefers_the_smallest_change() -> None:
 
 def test_random_ties_everything() -> None:
     assert random_scorer(PROBLEM) == [0.0, 0.0, 0.0]
+
+
+def test_not_unchanged_ranks_every_change_above_the_unchanged_program() -> None:
+    p = {**PROBLEM, "candidates": [*PROBLEM["candidates"], {"code": BEFORE, "passed": False}]}
+    assert not_unchanged_scorer(p) == [0.0, 0.0, 0.0, 1.0]

@@ -11,17 +11,21 @@ import pytest
 from codelewm.config import DownstreamConfig
 from codelewm.downstream.evaluate import evaluate_downstream, top_pass
 
+BEFORE = "def f():\n    return -1\n"
+
 
 def _problem(i: int, passed: list[bool]) -> dict:
     cands = [
         {"code": f"def f():\n    return {i * 10 + j}\n", "passed": p, "kind": "x", "status": "s"}
         for j, p in enumerate(passed)
     ]
+    cands.append({"code": BEFORE, "passed": False, "kind": "unchanged", "status": "failed"})
     return {
         "task_id": f"T/{i}",
         "entry_point": "f",
-        "before": "def f():\n    return -1\n",
+        "before": BEFORE,
         "instruction": f"return {i * 10}",
+        "instructions": {"literal": f"return {i * 10}", "generic": "Fix the bug in f."},
         "candidates": cands,
     }
 
@@ -47,31 +51,66 @@ def worst(p: dict) -> list[float]:
     return [1.0 if c["passed"] else 0.0 for c in p["candidates"]]
 
 
+def copier(p: dict) -> list[float]:
+    return [0.0 if c["code"] == p["before"] else 1.0 for c in p["candidates"]]
+
+
 def test_section_shape_and_values(problems_path: Path) -> None:
-    section, details = evaluate_downstream(
+    out, details = evaluate_downstream(
         problems_path, {"model": perfect, "no_action": worst}, DownstreamConfig(), n_bootstrap=200
     )
-    assert section["n_problems"] == 40
-    assert section["candidates_mean"] == 6.0
-    assert section["oracle_pass_at_1"] == 1.0
-    assert section["candidate_pass_rate"] == pytest.approx(1 / 6)
-    p1 = section["pass_at_1"]
-    assert set(p1) == {"model", "no_action", "random", "copy", "lexical"}
-    assert p1["model"] == {"value": 1.0, "lo": 1.0, "hi": 1.0}
-    assert p1["no_action"]["value"] == 0.0
-    assert p1["random"]["value"] == pytest.approx(1 / 6)  # exact expectation, no sampling
-    assert set(section["lifts"]) == {"model_vs_no_action", "model_vs_random", "model_vs_copy", "model_vs_lexical"}
-    lift = section["lifts"]["model_vs_no_action"]
-    assert lift["lift"] == 1.0 and lift["lo"] == 1.0 and lift["p_le_0"] == 0.0
-    assert len(details) == 40 * 5
-    assert {d["method"] for d in details} == set(p1)
+    assert out["n_problems_total"] == 40 and set(out["slices"]) == {"literal", "generic"}
+    methods = {"model", "no_action", "random", "copy", "lexical", "not_unchanged"}
+    for section in out["slices"].values():
+        assert section["n_problems"] == 40
+        assert section["candidates_mean"] == 7.0
+        assert section["oracle_pass_at_1"] == 1.0
+        assert section["candidate_pass_rate"] == pytest.approx(1 / 7)
+        p1 = section["pass_at_1"]
+        assert set(p1) == methods
+        assert p1["model"] == {"value": 1.0, "lo": 1.0, "hi": 1.0}
+        assert p1["no_action"]["value"] == 0.0
+        assert p1["random"]["value"] == pytest.approx(1 / 7)  # exact expectation, no sampling
+        assert p1["not_unchanged"]["value"] == pytest.approx(1 / 6)  # random over the changed ones
+        assert set(section["lifts"]) == {f"model_vs_{m}" for m in methods - {"model"}}
+        lift = section["lifts"]["model_vs_no_action"]
+        assert lift["lift"] == 1.0 and lift["lo"] == 1.0 and lift["p_le_0"] == 0.0
+        uf = section["unchanged_first"]
+        assert uf["model"] == 0.0 and uf["not_unchanged"] == 0.0 and uf["random"] == pytest.approx(1 / 7)
+        assert uf["no_action"] == pytest.approx(1 / 6)  # "worst" ties the unchanged with 5 other failures
+    assert len(details) == 2 * 40 * 6
+    assert {d["slice"] for d in details} == {"literal", "generic"}
     assert all(0.0 <= d["top_passed"] <= 1.0 for d in details)
 
 
+def test_each_slice_sees_its_own_instruction(problems_path: Path) -> None:
+    seen: dict[str, set[str]] = {}
+
+    def spy(p: dict) -> list[float]:
+        seen.setdefault(p["slice"], set()).add(p["instruction"])
+        return copier(p)
+
+    out, _ = evaluate_downstream(problems_path, {"model": spy}, DownstreamConfig(), n_bootstrap=20)
+    assert seen["generic"] == {"Fix the bug in f."} and len(seen["literal"]) == 40
+    assert out["slices"]["generic"]["unchanged_first"]["model"] == 1.0
+    assert out["slices"]["generic"]["pass_at_1"]["model"]["value"] == 0.0
+
+
+def test_problems_without_slices_fail_loudly_for_generic(tmp_path: Path) -> None:
+    p = _problem(0, [True, False])
+    del p["instructions"]
+    (tmp_path / "p.jsonl").write_text(json.dumps(p) + "\n")
+    with pytest.raises(ValueError, match="no 'generic' instruction"):
+        evaluate_downstream(tmp_path / "p.jsonl", {}, DownstreamConfig(), n_bootstrap=10)
+    out, _ = evaluate_downstream(tmp_path / "p.jsonl", {}, DownstreamConfig(), n_bootstrap=10, slices=("literal",))
+    assert out["slices"]["literal"]["n_problems"] == 1
+
+
 def test_no_lifts_without_a_model(problems_path: Path) -> None:
-    section, _ = evaluate_downstream(problems_path, {}, DownstreamConfig(), n_bootstrap=50)
-    assert section["lifts"] == {}
-    assert set(section["pass_at_1"]) == {"random", "copy", "lexical"}
+    out, _ = evaluate_downstream(problems_path, {}, DownstreamConfig(), n_bootstrap=50)
+    for section in out["slices"].values():
+        assert section["lifts"] == {}
+        assert set(section["pass_at_1"]) == {"random", "copy", "lexical", "not_unchanged"}
 
 
 def test_ties_count_as_expected_value() -> None:
@@ -131,12 +170,14 @@ def test_out_of_scope_problems_are_excluded_for_every_method(tmp_path):
             raise BadCandidate("t1#0", "symbol_not_found: f")
         return [0.0, 1.0]
 
-    section, details = evaluate_downstream(
-        path, {"model": model}, DownstreamConfig(), n_bootstrap=50, out_of_scope=(TooLong, BadCandidate)
-    )
-    assert section["n_problems"] == 2 and section["n_problems_total"] == 4
+    out, details = evaluate_downstream(
+        path, {"model": model}, DownstreamConfig(), n_bootstrap=50, out_of_scope=(TooLong, BadCandidate),
+        slices=("literal",),
+    )  # fmt: skip
+    section = out["slices"]["literal"]
+    assert section["n_problems"] == 2 and out["n_problems_total"] == 4
     # reason codes, not candidate names, so exclusions aggregate
-    assert section["excluded"] == {"BadCandidate:symbol_not_found": 1, "TooLong:state_too_long": 1}
+    assert out["excluded"]["literal"] == {"BadCandidate:symbol_not_found": 1, "TooLong:state_too_long": 1}
     assert {d["task_id"] for d in details} == {"t2", "t3"}  # excluded for every method
     assert section["pass_at_1"]["model"]["value"] == 1.0
     assert sorted(calls) == ["t0", "t1", "t2", "t3"]  # each problem scored once by the model
@@ -147,4 +188,5 @@ def test_out_of_scope_problems_are_excluded_for_every_method(tmp_path):
             DownstreamConfig(),
             n_bootstrap=50,
             out_of_scope=(TooLong,),
+            slices=("literal",),
         )

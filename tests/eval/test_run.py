@@ -28,6 +28,7 @@ def test_run_evaluate_end_to_end(tiny_world: dict, monkeypatch: pytest.MonkeyPat
         DownstreamConfig(),
         tiny_world["main"],
         tiny_world["control"],
+        tiny_world["lm"],
         tiny_world["shards"],
         d / "idx",
         d / "downstream",
@@ -36,7 +37,7 @@ def test_run_evaluate_end_to_end(tiny_world: dict, monkeypatch: pytest.MonkeyPat
     n_test = sum(r["split"] == "test" for r in tiny_world["rows"])
     assert m["in"] == n_test and m["kept"] + m["dropped_total"] == n_test
     for pool in ("sibling", "global"):
-        assert set(m["retrieval"][pool]) == {"model", "no_action", "shuffled_action", "copy", "lexical", "random"}
+        assert set(m["retrieval"][pool]) == {"model", *run.BASELINES}
         for s in m["retrieval"][pool].values():
             assert 0 <= s["r1"] <= s["r5"] <= 1 and s["n_queries"] > 0
         assert {"lift", "lo", "hi", "p_le_0", "metric"} <= set(m["lifts"][pool]["model_vs_copy"])
@@ -45,16 +46,25 @@ def test_run_evaluate_end_to_end(tiny_world: dict, monkeypatch: pytest.MonkeyPat
         m["retrieval"]["sibling"]["model"]["mrr"]
     )
     assert set(m["surprise"]) == {"model", "no_action"} and m["surprise"]["model"]["n"] > 0
-    assert set(seen) == {"model", "no_action", "shuffled_action"} and all(len(v) > 1 for v in seen.values())
+    assert set(seen) == {"model", "no_action", "shuffled_action", *run.LM_SCORES}
+    assert all(len(v) > 1 for v in seen.values())
     assert set(m["collapse"]) == {"main", "control"}
     ranks = pq.read_table(d / "eval" / "details" / "ranks.parquet")
     assert ranks.column_names == ["pool", "method", "query_id", "rank", "pool_size"]
     on_disk = json.loads((d / "eval" / "metrics.json").read_text())
     assert on_disk["retrieval"]["global"]["model"]["r1"] == m["retrieval"]["global"]["model"]["r1"]
     assert (d / "eval" / "manifest.json").exists()
-    ds = m["downstream"]
-    assert ds["n_problems"] == len(tiny_world["transitions"]) and "model_vs_shuffled_action" in ds["lifts"]
-    assert {"model", "no_action", "shuffled_action", "random"} <= set(ds["pass_at_1"])
+    for ds in m["downstream"]["slices"].values():
+        assert ds["n_problems"] == len(tiny_world["transitions"]) and "model_vs_shuffled_action" in ds["lifts"]
+        assert {"model", "no_action", "shuffled_action", "random", "not_unchanged", *run.LM_SCORES} <= set(
+            ds["pass_at_1"]
+        )
+        assert 0.0 <= ds["unchanged_first"]["model"] <= 1.0
+    # sibling pools hold the unchanged candidate: copy (it IS the before-state) ranks it first, tied only
+    # with edits that keep the token set (swapped arguments); not_unchanged never does
+    sib = m["retrieval"]["sibling"]
+    assert sib["copy"]["unchanged_first"] > 0.5 and sib["not_unchanged"]["unchanged_first"] == 0.0
+    assert "unchanged_first" not in m["retrieval"]["global"]["model"]
 
 
 def test_run_evaluate_without_trained_model_fails(tiny_world: dict, tmp_path) -> None:
@@ -66,6 +76,7 @@ def test_run_evaluate_without_trained_model_fails(tiny_world: dict, tmp_path) ->
             DownstreamConfig(),
             tmp_path / "none",
             tiny_world["control"],
+            tiny_world["lm"],
             tiny_world["shards"],
             tmp_path,
             tmp_path,

@@ -3,7 +3,7 @@
 import torch
 
 from codelewm.config import ModelConfig
-from codelewm.model.objective import energy, infonce, loss, random_directions, sigreg
+from codelewm.model.objective import energy, infonce, loss, random_directions, sigreg, unchanged_first_rate
 
 
 def _dirs(d: int = 16, k: int = 256, seed: int = 0) -> torch.Tensor:
@@ -55,10 +55,25 @@ def test_energy_is_squared_l2():
 def test_infonce_prefers_matching_pairs_and_loss_adds_terms():
     z = torch.randn(8, 4)
     assert float(infonce(z, z, 0.1)) < float(infonce(z, z.roll(1, 0), 0.1))
-    out = {"z_hat": z, "z_target": z + 0.1, "z_before": torch.randn(8, 4), "z_after": torch.randn(8, 4)}
+    zb = torch.randn(8, 4)
+    out = {"z_hat": z, "z_target": z + 0.1, "z_before": zb, "z_after": torch.randn(8, 4), "z_unchanged": zb}
     d = _dirs(4, 32)
     base, parts = loss(out, ModelConfig(infonce_weight=0.0), d)
     withnce, parts2 = loss(out, ModelConfig(infonce_weight=0.5), d)
     assert "infonce" not in parts and "infonce" in parts2
     assert abs(float(withnce) - float(base) - 0.5 * parts2["infonce"]) < 1e-4
     assert abs(parts["pred_loss"] - 0.01) < 1e-5
+
+
+def test_unchanged_state_is_a_negative_of_its_own_row():
+    torch.manual_seed(0)
+    z_hat, z_tgt = torch.randn(6, 4), torch.randn(6, 4)
+    near = z_hat + 0.01  # an unchanged candidate sitting right at the prediction: copying would win
+    assert float(infonce(z_hat, z_tgt, 0.5, near)) > float(infonce(z_hat, z_tgt, 0.5)) + 1.0
+    far = z_hat + 100.0  # far away: the extra negative costs (almost) nothing
+    assert abs(float(infonce(z_hat, z_tgt, 0.5, far)) - float(infonce(z_hat, z_tgt, 0.5))) < 1e-4
+    assert unchanged_first_rate(z_hat, z_tgt, near) == 1.0 and unchanged_first_rate(z_hat, z_tgt, far) == 0.0
+    out = {"z_hat": z_hat, "z_target": z_tgt, "z_before": near, "z_after": z_tgt, "z_unchanged": near}
+    on = loss(out, ModelConfig(unchanged_negative=True), _dirs(4, 32))[1]["infonce"]
+    off = loss(out, ModelConfig(unchanged_negative=False), _dirs(4, 32))[1]["infonce"]
+    assert on > off

@@ -171,7 +171,7 @@ DESCRIPTIVE: dict[str, tuple[str, ...]] = {
     ),
     "swap_operator": (
         "Fix the wrong operator in an expression in {func}.",
-        "{func} uses the wrong arithmetic or logical operator somewhere; fix it.",
+        "{func} applies the wrong operator in one expression; fix it.",
     ),
     "negate_condition": (
         "A condition in {func} is inverted; fix it.",
@@ -203,7 +203,7 @@ DESCRIPTIVE: dict[str, tuple[str, ...]] = {
     ),
     "flip_bool": (
         "A boolean flag in {func} has the wrong value; fix it.",
-        "Fix the wrong True/False value in {func}.",
+        "Fix the wrong boolean value in {func}.",
     ),
 }
 

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import ast
+import difflib
+import keyword
+import re
 import random
 import textwrap
 
 import pytest
 
-from codelewm.data.sources.operators import OPERATORS, Mutation, fix_instruction, mutate
+from codelewm.data.sources import instructions
+from codelewm.data.sources.operators import BUG_OPS, OPERATORS, Mutation, fix_instruction, mutate
 
 FUNC = textwrap.dedent(
     '''
-    def total_price(items, discount, limit):
+    def total_price(items, discount, limit, strict=False):
         """Sum prices, capped."""
         total = 0
         count = len(items)
@@ -92,3 +96,38 @@ def test_wrap_try_keeps_multiline_strings_intact() -> None:
     m = mutate(src, "wrap_try", random.Random(0))
     assert m and '"""a\nb\n"""' in m.source
     _parse_ok(m.source)
+
+
+@pytest.mark.parametrize("op", BUG_OPS)
+def test_bug_operators_have_fix_instructions_of_every_kind(op: str) -> None:
+    m = mutate(FUNC, op, random.Random(2))
+    assert m is not None and m.op == op
+    assert "`" in fix_instruction(m, "literal")  # names the changed code
+    words = re.compile(r"\w+|[^\w\s]+")
+    changed = [ln[2:] for ln in difflib.ndiff(FUNC.splitlines(), m.source.splitlines()) if ln[:2] in ("+ ", "- ")]
+    # tokens of the edited lines that could tell the fix apart (English-word keywords such as "in" or
+    # "not" are ordinary words of a bug report; True/False/None are values)
+    telling = {t for ln in changed for t in words.findall(ln)} - {"total_price"}
+    telling -= set(keyword.kwlist) - {"True", "False", "None"}
+    for text in (*instructions.DESCRIPTIVE[op], *instructions.GENERIC):
+        rendered = text.format(func="total_price")
+        assert "`" not in rendered and "total_price" in rendered
+        assert not telling & set(words.findall(rendered)), (rendered, telling)
+    assert fix_instruction(m, "generic") == fix_instruction(m, "generic")  # deterministic without a rng
+    with pytest.raises(ValueError, match="unknown instruction kind"):
+        fix_instruction(m, "vague")
+
+
+def test_new_bug_operators_edit_what_they_say() -> None:
+    src = "def f(xs, n, flag=True):\n    total = 0\n    if n == 0:\n        return None\n    return total\n"
+    vm = mutate(src, "variable_misuse", random.Random(0))
+    assert vm and vm.meta["old"] != vm.meta["new"] and {vm.meta["old"], vm.meta["new"]} <= {"xs", "n", "flag", "total"}
+    wr = mutate(src, "wrong_return", random.Random(0))
+    assert wr and "return " + wr.meta["new"] in wr.source
+    sc = mutate(src, "swap_compare", random.Random(0))
+    assert sc and "if n != 0:" in sc.source
+    fb = mutate(src, "flip_bool", random.Random(0))
+    assert fb and "flag=False" in fb.source
+    assert mutate("def f(x):\n    return x\n", "variable_misuse", random.Random(0)) is None  # one local only
+    assert mutate("def f(a):\n    return a in b\n", "swap_compare", random.Random(0)).source.count("not in") == 1
+    assert mutate("def f(a):\n    return a not in b\n", "swap_compare", random.Random(0)).source.count(" in ") == 1
