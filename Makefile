@@ -40,7 +40,7 @@ test-fast: lint
 	source $(VENV)/bin/activate && python -m pytest -m "sandbox and not slow" $(PYTEST_ARGS)
 
 bench: bootstrap
-	source $(VENV)/bin/activate && python -m codelewm.bench all
+	source $(VENV)/bin/activate && python -m bench all
 
 clean-venv:
 	rm -rf $(VENV)

@@ -21,7 +21,7 @@ import torch
 from codelewm.data.codestate import ExtractError, find_changed_symbol, index_module
 from codelewm.data.extract import Featurizer
 from codelewm.data.tokenizer import TokenizerError
-from codelewm.eval.patch import PatchError, apply_unified_diff
+from codelewm.edits.patch import PatchError, apply_unified_diff
 from codelewm.model.batch import ACTION_COLUMN
 from codelewm.model.infer import LoadedModel, ModelLoadError, encode_after, load_model, predict_after
 

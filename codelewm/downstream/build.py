@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from codelewm.config import DownstreamConfig
-from codelewm.data.sources.operators import OPERATORS, Mutation, fix_instruction, mutate
 from codelewm.downstream.problems import ProblemError, Task, harness_program, load_tasks, split_program
+from codelewm.edits.operators import OPERATORS, Mutation, fix_instruction, mutate
 from codelewm.sandbox.runner import SandboxLimits, isolation, run_python
 from codelewm.stageio import Funnel, write_manifest, write_metrics
 

@@ -91,7 +91,7 @@ def test_minhash_estimates_and_banding() -> None:
 def test_neardup_bench_smoke() -> None:
     from click.testing import CliRunner
 
-    from codelewm.data.bench import cli
+    from bench.data import cli
 
     res = CliRunner().invoke(cli, ["--only", "neardup", "--docs", "2000", "--baseline-docs", "100"])
     assert res.exit_code == 0, res.output
@@ -103,7 +103,7 @@ def test_pipeline_bench_smoke(tmp_path: Path) -> None:
     import yaml
     from click.testing import CliRunner
 
-    from codelewm.data.bench import cli
+    from bench.data import cli
 
     params = yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text())
     params["ingest"]["synthetic"].update(max_files=6, max_before_states=12)

@@ -10,7 +10,7 @@ from codelewm.config import CollapseGateConfig, ExtractConfig, ModelConfig, Trai
 from codelewm.model.infer import load_model, predict_after
 from codelewm.train.collapse import CollapseError
 from codelewm.train.run import run_train
-from codelewm.train.synthetic import make_dataset
+from tests.fixtures.token_task import make_dataset
 
 NO_GATE = CollapseGateConfig(0.0, 0.0, 0.0)
 MCFG = ModelConfig(size="tiny", sigreg_directions=64)

@@ -24,7 +24,7 @@ from codelewm.config import QualityConfig, SyntheticSourceConfig
 from codelewm.data import quality
 from codelewm.data.codestate import index_json
 from codelewm.data.sources.base import Event, Quarantined, decode, payload_of, segment, transition
-from codelewm.data.sources.operators import OPERATORS, mutate
+from codelewm.edits.operators import OPERATORS, mutate
 from codelewm.records import stable_id
 
 SKIP_DIRS = frozenset({"test", "tests", "idlelib", "lib2to3", "site-packages", "dist-packages", "__pycache__",

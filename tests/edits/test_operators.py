@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from codelewm.data.sources.operators import OPERATORS, Mutation, fix_instruction, mutate
+from codelewm.edits.operators import OPERATORS, Mutation, fix_instruction, mutate
 
 FUNC = textwrap.dedent(
     '''

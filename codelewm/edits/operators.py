@@ -14,16 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from codelewm.data.sources import instructions as tmpl
-from codelewm.data.sources._edits import Ctx, Edit, apply_edits, parse_symbol
-from codelewm.data.sources.ops_expr import (
+from codelewm.edits import instructions as tmpl
+from codelewm.edits._edits import Ctx, Edit, apply_edits, parse_symbol
+from codelewm.edits.ops_expr import (
     _change_constant,
     _negate_condition,
     _off_by_one,
     _swap_args,
     _swap_operator,
 )
-from codelewm.data.sources.ops_stmt import (
+from codelewm.edits.ops_stmt import (
     _add_default_arg,
     _add_guard,
     _extract_variable,

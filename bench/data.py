@@ -33,7 +33,25 @@ import numpy as np
 from codelewm.config import DedupConfig, load_params
 from codelewm.data.minhash import UnionFind, candidate_pairs, choose_bands, exact_jaccard, signatures
 
-_KEYWORDS = ["def", "return", "if", "else", "for", "in", "while", "self", "None", "not", "and", "(", ")", ":", "=", ",", "."]
+_KEYWORDS = [
+    "def",
+    "return",
+    "if",
+    "else",
+    "for",
+    "in",
+    "while",
+    "self",
+    "None",
+    "not",
+    "and",
+    "(",
+    ")",
+    ":",
+    "=",
+    ",",
+    ".",
+]
 
 
 def _stage_fns() -> dict[str, Callable[[Any, Path], dict[str, Any]]]:
@@ -154,9 +172,7 @@ def _native_floor(out: Path, params_path: Path, repeat: int) -> tuple[int, dict[
     return len(files), floor, _least_cpu(lambda: parse_all(files), repeat)
 
 
-def _print_stages(
-    runs: list[list[tuple[str, int, float, float]]], floor: tuple[int, dict[str, float], float]
-) -> None:
+def _print_stages(runs: list[list[tuple[str, int, float, float]]], floor: tuple[int, dict[str, float], float]) -> None:
     """Best of the repeats per stage (minimum wall and minimum CPU: the machine is noisy, and noise
     only ever adds time), plus the median wall to show the spread."""
     click.echo(
@@ -206,7 +222,9 @@ def make_neardup_corpus(n: int, seed: int, dup_fraction: float = 0.1) -> tuple[l
             planted.append((j, i))
         else:
             length = rng.randint(60, 160)
-            docs.append(" ".join(rng.choice(_KEYWORDS) if rng.random() < 0.4 else rng.choice(idents) for _ in range(length)))
+            docs.append(
+                " ".join(rng.choice(_KEYWORDS) if rng.random() < 0.4 else rng.choice(idents) for _ in range(length))
+            )
     return docs, planted
 
 
@@ -285,7 +303,9 @@ def run_neardup_bench(n_docs: int, seed: int, baseline_docs: int) -> None:
 
 
 @click.command()
-@click.option("--params", "params_path", type=click.Path(exists=True, path_type=Path), default="params.yaml", show_default=True)
+@click.option(
+    "--params", "params_path", type=click.Path(exists=True, path_type=Path), default="params.yaml", show_default=True
+)
 @click.option("--docs", "n_docs", default=100_000, show_default=True, help="near-dup benchmark corpus size")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--baseline-docs", default=3000, show_default=True, help="docs for the datasketch baseline")
