@@ -130,7 +130,7 @@ def _native_floor(out: Path, params_path: Path, repeat: int) -> tuple[int, dict[
     import pyarrow.parquet as pq
 
     from codelewm.data import extract as ex
-    from codelewm.data.codestate import ExtractError, edited_symbol_sources, fragment_text
+    from codelewm.data.codestate import ExtractError, Indexer, edited_symbol_sources, fragment_text
     from codelewm.data.normalize import parse_source
     from codelewm.data.tokenizer import train_tokenizer
     from codelewm.stageio import iter_records
@@ -138,10 +138,11 @@ def _native_floor(out: Path, params_path: Path, repeat: int) -> tuple[int, dict[
     cfg = load_params(params_path).extract
     table = pq.read_table(out / "dedup" / "transitions.parquet", columns=["before_file", "after_file", "symbol"])
     files, fragments = set(), set()
+    ix = Indexer()
     for r in table.to_pylist():
         files.add(r["before_file"])
         try:
-            _, _, bsrc, asrc = edited_symbol_sources(r["before_file"], r["after_file"], r["symbol"], verify=False)
+            _, _, bsrc, asrc = edited_symbol_sources(ix, r["before_file"], r["after_file"], r["symbol"], verify=False)
         except ExtractError:  # quarantined by extract
             continue
         fragments.update((fragment_text(bsrc), fragment_text(asrc)))
@@ -154,7 +155,7 @@ def _native_floor(out: Path, params_path: Path, repeat: int) -> tuple[int, dict[
                 pass
 
     spill = out / "floor.spill.parquet"
-    corpus = list(ex._extract_pass(out / "dedup" / "transitions.parquet", spill, cfg, Counter()))
+    corpus = list(ex._extract_pass(Indexer(), out / "dedup" / "transitions.parquet", spill, cfg, Counter()))
     tok = train_tokenizer(corpus, cfg)
     pieces: set[str] = set()
     for rec in iter_records(spill):

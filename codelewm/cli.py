@@ -313,7 +313,9 @@ def index_query(
     if scorer.action == "abstract":
         raise InputError("an abstract-action model needs a candidate edit to form its action; use score/rerank")
     before = _read(before_path)
-    row = query_row(scorer.featurizer, before, instruction, resolve_symbol(before, [], symbol))
+    row = query_row(
+        scorer.featurizer, before, instruction, resolve_symbol(scorer.featurizer.indexer, before, [], symbol)
+    )
     pred = predict_after(scorer.lm, [{**row, "after_ids": [], "after_mask": []}])
     hits = query(idx, pred, k)[0]
     _emit(

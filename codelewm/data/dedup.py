@@ -39,13 +39,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from codelewm.config import DedupConfig
-from codelewm.data.codestate import (
-    INDEX_COUNTS,
-    ExtractError,
-    edited_symbol_sources,
-    find_changed_symbol,
-    index_counts_since,
-)
+from codelewm.data.codestate import ExtractError, Indexer, edited_symbol_sources, find_changed_symbol
 from codelewm.data.minhash import UnionFind, candidate_pairs, choose_bands, exact_jaccard, signatures
 from codelewm.records import SPLITS, TRANSITION_SCHEMA
 from codelewm.stageio import (
@@ -118,11 +112,11 @@ def assign_splits(group_of_row: list[str], cfg: DedupConfig) -> tuple[dict[str, 
     return split, moved
 
 
-def _locate(row: dict[str, Any]) -> tuple[str, str]:
+def _locate(ix: Indexer, row: dict[str, Any]) -> tuple[str, str]:
     """(before-symbol source, after-symbol source) of the row's primary symbol."""
-    symbol = row["symbol"] or find_changed_symbol(row["before_file"], row["after_file"])
+    symbol = row["symbol"] or find_changed_symbol(ix, row["before_file"], row["after_file"])
     _b, _a, before_src, after_src = edited_symbol_sources(
-        row["before_file"], row["after_file"], symbol, verify=False, before_index=row["before_index"]
+        ix, row["before_file"], row["after_file"], symbol, verify=False, before_index=row["before_index"]
     )
     return before_src, after_src
 
@@ -136,7 +130,7 @@ def run_dedup(cfg: DedupConfig, input_path: Path, out_dir: Path) -> dict[str, An
     ids, keys, repos, reasons, details = [], [], [], [], []
     before_syms, after_syms = [], []
     seen: set[str] = set()
-    indexes = Counter(INDEX_COUNTS)
+    ix = Indexer()
     cols = ["id", "before_key", "repo", "symbol", "before_file", "before_index", "after_file", "instruction"]
     for row in iter_records(input_path, columns=cols, shared=["before_file", "before_index"]):
         ids.append(row["id"])
@@ -144,7 +138,7 @@ def run_dedup(cfg: DedupConfig, input_path: Path, out_dir: Path) -> dict[str, An
         repos.append(row["repo"])
         reason = detail = ""
         try:
-            bsrc, asrc = _locate(row)
+            bsrc, asrc = _locate(ix, row)
         except ExtractError as e:
             reason, detail, bsrc, asrc = e.reason, e.detail, "", ""
         if not reason:
@@ -256,7 +250,7 @@ def run_dedup(cfg: DedupConfig, input_path: Path, out_dir: Path) -> dict[str, An
         near_dup_pairs=int(len(near)),
         near_dup_cross_group_pairs=n_cross_group,
         cross_split_leakage=leakage,
-        module_indexes=index_counts_since(indexes),
+        module_indexes=ix.counts_dict(),
         seconds=round(time.perf_counter() - t0, 3),
     )
     outputs = [out_dir / "transitions.parquet", out_dir / "quarantine.parquet"]

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from codelewm.data.codestate import ExtractError
-from codelewm.data.extract import Featurizer
+from codelewm.data.featurize import Featurizer
 from codelewm.edits.operators import OPERATORS, mutate
 
 

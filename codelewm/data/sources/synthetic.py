@@ -22,7 +22,7 @@ from typing import Any
 
 from codelewm.config import QualityConfig, SyntheticSourceConfig
 from codelewm.data import quality
-from codelewm.data.codestate import index_json
+from codelewm.data.modindex import index_json
 from codelewm.data.sources.base import Event, Quarantined, decode, payload_of, segment, transition
 from codelewm.edits.operators import OPERATORS, mutate
 from codelewm.records import stable_id
