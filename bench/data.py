@@ -133,7 +133,7 @@ def _native_floor(out: Path, params_path: Path, repeat: int) -> tuple[int, dict[
     from codelewm.data.codestate import ExtractError, Indexer, edited_symbol_sources, fragment_text
     from codelewm.data.normalize import parse_source
     from codelewm.data.tokenizer import train_tokenizer
-    from codelewm.stageio import iter_records
+    from codelewm.rowio import iter_records
 
     cfg = load_params(params_path).extract
     table = pq.read_table(out / "dedup" / "transitions.parquet", columns=["before_file", "after_file", "symbol"])

@@ -16,10 +16,10 @@ import click
 import torch
 
 from codelewm.config import ModelConfig
+from codelewm.device import resolve_device
 from codelewm.model.batch import collate
 from codelewm.model.jepa import JEPA, ModelSpec, forward_flops
 from codelewm.model.objective import loss, random_directions
-from codelewm.train.loop import resolve_device
 
 NOMINAL_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0}
 

@@ -23,7 +23,7 @@ from codelewm.data.featurize import Featurizer
 from codelewm.data.tokenizer import TokenizerError
 from codelewm.edits.patch import PatchError, apply_unified_diff
 from codelewm.model.batch import ACTION_COLUMN
-from codelewm.model.infer import LoadedModel, ModelLoadError, encode_after, load_model, predict_after
+from codelewm.model.infer import LoadedModel, ModelLoadError, encode_after, energy, load_model, predict_after
 
 __all__ = ["CandidateError", "InputError", "ModelLoadError", "Scorer", "query_row", "resolve_symbol"]
 
@@ -92,7 +92,7 @@ class Scorer:
     batch_size: int = 256
 
     @classmethod
-    def load(cls, model_dir: Path | str, device: str = "cpu", batch_size: int = 256) -> Scorer:
+    def load(cls, model_dir: Path | str, device: str | torch.device = "cpu", batch_size: int = 256) -> Scorer:
         """Load a trained model dir; raises ModelLoadError when there is no usable checkpoint."""
         lm = load_model(Path(model_dir), device=device)
         try:
@@ -163,8 +163,8 @@ class Scorer:
         out = torch.empty(len(rows), dtype=torch.float64)
         for g in range(len(uniq)):
             sel = (which == g).nonzero().flatten()
-            # float64 direct differences: candidates of one query are close, see eval.retrieval.exact_energy
-            out[sel] = (pred[g : g + 1].double() - cand[sel].double()).pow(2).sum(-1)
+            # exact form: candidates of one query are close (see objective.energy)
+            out[sel] = energy(pred[g : g + 1], cand[sel], exact=True)[0]
         return [float(x) for x in out]
 
     def score(

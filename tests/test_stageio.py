@@ -8,14 +8,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from codelewm.records import QUARANTINE_SCHEMA, TRANSITION_SCHEMA, stable_id
+from codelewm.rowio import RecordWriter, iter_records, paused_gc, read_rows
 from codelewm.stageio import (
     AccountingError,
     Funnel,
     QuarantineWriter,
-    RecordWriter,
-    iter_records,
-    paused_gc,
-    read_rows,
     verify_manifest,
     write_manifest,
     write_metrics,

@@ -42,14 +42,8 @@ from codelewm.config import DedupConfig
 from codelewm.data.codestate import ExtractError, Indexer, edited_symbol_sources, find_changed_symbol
 from codelewm.data.minhash import UnionFind, candidate_pairs, choose_bands, exact_jaccard, signatures
 from codelewm.records import SPLITS, TRANSITION_SCHEMA
-from codelewm.stageio import (
-    Funnel,
-    QuarantineWriter,
-    iter_records,
-    paused_gc,
-    write_manifest,
-    write_metrics,
-)
+from codelewm.rowio import iter_records, paused_gc
+from codelewm.stageio import Funnel, QuarantineWriter, write_manifest, write_metrics
 
 STAGE = "dedup"
 

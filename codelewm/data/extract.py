@@ -24,16 +24,8 @@ from codelewm.data.codestate import CodeState, ExtractError, Indexer
 from codelewm.data.featurize import Featurizer, states_for
 from codelewm.data.tokenizer import train_tokenizer
 from codelewm.records import EXAMPLE_SCHEMA, SCHEMA_VERSION, SPLITS
-from codelewm.stageio import (
-    Funnel,
-    QuarantineWriter,
-    RecordWriter,
-    iter_records,
-    paused_gc,
-    read_rows,
-    write_manifest,
-    write_metrics,
-)
+from codelewm.rowio import RecordWriter, iter_records, paused_gc, read_rows
+from codelewm.stageio import Funnel, QuarantineWriter, write_manifest, write_metrics
 
 STAGE = "extract"
 

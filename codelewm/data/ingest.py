@@ -15,7 +15,8 @@ from codelewm.config import IngestConfig
 from codelewm.data import quality
 from codelewm.data.sources.base import Quarantined, Source, payload_of
 from codelewm.records import TRANSITION_SCHEMA
-from codelewm.stageio import Funnel, QuarantineWriter, RecordWriter, paused_gc, write_manifest, write_metrics
+from codelewm.rowio import RecordWriter, paused_gc
+from codelewm.stageio import Funnel, QuarantineWriter, write_manifest, write_metrics
 
 STAGE = "ingest"
 _STR_FIELDS = tuple(f.name for f in TRANSITION_SCHEMA)

@@ -29,7 +29,8 @@ from license_expression import (
 from codelewm.config import LicenseConfig
 from codelewm.data.sources.base import payload_of
 from codelewm.records import TRANSITION_SCHEMA
-from codelewm.stageio import Funnel, QuarantineWriter, RecordWriter, write_manifest, write_metrics
+from codelewm.rowio import RecordWriter
+from codelewm.stageio import Funnel, QuarantineWriter, write_manifest, write_metrics
 
 STAGE = "license-gate"
 

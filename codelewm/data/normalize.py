@@ -97,7 +97,7 @@ def reindent(raw: str) -> str:
 def _statement_columns(stmts: list[ast.stmt], depth: int, first: int, target: dict[int, int]) -> None:
     """Fill ``target`` (raw line -> column) for statement, decorator and handler lines. A module-level
     function, not a closure: a recursive closure is a reference cycle, garbage only the cyclic GC
-    frees, and extract runs with that GC paused (see :func:`codelewm.stageio.paused_gc`)."""
+    frees, and extract runs with that GC paused (see :func:`codelewm.rowio.paused_gc`)."""
     for st in stmts:
         for d in getattr(st, "decorator_list", ()):
             target.setdefault(d.lineno - first, 4 * depth)

@@ -18,16 +18,17 @@ import pyarrow.parquet as pq
 import torch
 
 from codelewm.config import DownstreamConfig, EvaluateConfig
+from codelewm.device import resolve_device
 from codelewm.eval.controls import ShuffledInstructionScorer, shuffle_actions
 from codelewm.eval.metrics import QueryMetrics, expected_random
 from codelewm.eval.pools import candidate_table, global_group, sibling_groups
 from codelewm.eval.probe import probe_suite
-from codelewm.eval.retrieval import baseline_methods, evaluate_retrieval, exact_energy, latent_method
+from codelewm.eval.retrieval import baseline_methods, evaluate_retrieval, latent_method
 from codelewm.eval.surprise import decoy_pairs, pair_wins
-from codelewm.index.build import model_identity, resolve_device
+from codelewm.index.build import model_identity
 from codelewm.index.search import load_index
-from codelewm.index.shards import read_split
 from codelewm.model.infer import encode_after, predict_after
+from codelewm.rowio import read_split
 from codelewm.score import CandidateError, InputError, Scorer
 from codelewm.stageio import Funnel, write_manifest, write_metrics
 from codelewm.stats import bootstrap_ci, paired_bootstrap_lift
@@ -184,9 +185,9 @@ def run_evaluate(
     shuf_pred = predict_after(main.lm, shuffled, bs)
 
     methods = {
-        "model": latent_method(main_pred, main_cand, exact_energy),
-        "no_action": latent_method(ctrl_pred, ctrl_cand, exact_energy),
-        "shuffled_action": latent_method(shuf_pred, main_cand, exact_energy),
+        "model": latent_method(main_pred, main_cand),
+        "no_action": latent_method(ctrl_pred, ctrl_cand),
+        "shuffled_action": latent_method(shuf_pred, main_cand),
         **baseline_methods(test, table, eval_cfg.seed),
     }
     sib, sib_skipped = sibling_groups([r["before_key"] for r in test], table, eval_cfg.min_sibling_pool)

@@ -16,21 +16,12 @@ from safetensors.torch import save_file
 
 from codelewm.config import IndexConfig
 from codelewm.index.search import IDS_FILE, LATENTS_FILE, META_FILE
-from codelewm.index.shards import read_split
 from codelewm.model.infer import encode_after, load_model
+from codelewm.rowio import read_split
 from codelewm.stageio import Funnel, sha256_file, write_json, write_manifest, write_metrics
 
 IDS_SCHEMA = pa.schema([("id", pa.string()), ("before_key", pa.string()), ("split", pa.string())])
 ROW_COLUMNS = ["id", "before_key", "split", "before_ids", "after_ids", "after_mask", "action_ids", "edit_op_ids"]
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` = CUDA when present, else CPU; anything else is passed through."""
-    if device == "auto":
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
 
 
 def model_identity(model_dir: Path) -> str:
@@ -42,7 +33,7 @@ def run_index(cfg: IndexConfig, model_dir: Path, shards_dir: Path, out_dir: Path
     """Encode the after-states of ``cfg.splits`` with the main model and write the index dir."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    lm = load_model(Path(model_dir), device=resolve_device(cfg.device))  # ModelLoadError: no fallback
+    lm = load_model(Path(model_dir), device=cfg.device)  # ModelLoadError: no fallback
     funnel = Funnel("index")
     rows: list[dict] = []
     seen: set[str] = set()

@@ -42,10 +42,25 @@ def sigreg(z: Tensor, directions: Tensor, knots: int = 17) -> Tensor:
     return n * integral.mean()
 
 
-def energy(pred: Tensor, cands: Tensor) -> Tensor:
-    """Squared L2 energies [B, N] between predictions [B, D] and candidates [N, D]; lower = better."""
+EXACT_CHUNK = 256  # prediction rows per direct-difference block: bounds the [rows, N, D] float64 temporary
+
+
+def energy(pred: Tensor, cands: Tensor, exact: bool = False, cand_sq: Tensor | None = None) -> Tensor:
+    """Squared L2 energies [B, N] between predictions [B, D] and candidates [N, D]; lower = better.
+
+    The one energy of the project. ``exact=False`` (training, nearest-neighbour search): float32
+    matmul expansion ||p||² − 2p·c + ||c||², clamped at 0; ``cand_sq`` are the candidates' cached
+    squared norms. ``exact=True`` (evaluation, scoring): float64 direct differences, because the
+    expansion cancels catastrophically when a prediction is close to several candidates (siblings
+    differ by a few tokens), turning real differences into ties; rankings must not depend on that.
+    """
+    if exact:
+        p, c = pred.double(), cands.double()
+        blocks = [(p[i : i + EXACT_CHUNK, None, :] - c[None]).pow(2).sum(-1) for i in range(0, p.shape[0], EXACT_CHUNK)]
+        return torch.cat(blocks) if blocks else p.new_zeros(0, c.shape[0])
     pred, cands = pred.float(), cands.float()
-    return (pred.pow(2).sum(-1, keepdim=True) - 2 * pred @ cands.T + cands.pow(2).sum(-1)[None]).clamp_min(0.0)
+    c_sq = cands.pow(2).sum(-1) if cand_sq is None else cand_sq
+    return (pred.pow(2).sum(-1, keepdim=True) - 2 * pred @ cands.T + c_sq[None]).clamp_min(0.0)
 
 
 def infonce(z_hat: Tensor, z_target: Tensor, temperature: float) -> Tensor:

@@ -12,7 +12,6 @@ import hashlib
 import json
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import torch
 from safetensors.torch import load_file
 
 from codelewm.config import ModelConfig, TrainConfig, to_dict
+from codelewm.device import Dist
 from codelewm.model.batch import BatchPlan, collate, row_length
 from codelewm.model.checkpoint import load_training_state, save_checkpoint
 from codelewm.model.jepa import JEPA, ModelSpec
@@ -29,29 +29,6 @@ from codelewm.train.schedule import lr_at
 
 MAX_VAL_ROWS = 1024  # held-out rows used for val loss and the collapse gate at each eval point
 LOG_POINTS = 100  # about this many train-loss points per curve
-
-
-@dataclass(frozen=True)
-class Dist:
-    rank: int = 0
-    world: int = 1
-    device: torch.device = torch.device("cpu")
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise RuntimeError("train.device=cuda but CUDA is not available")
-        return torch.device("cuda", local_rank)
-    if name != "cpu":
-        raise ValueError(f"train.device must be auto|cpu|cuda, got {name!r}")
-    return torch.device("cpu")
 
 
 def _training_code_hash() -> str:
@@ -123,12 +100,13 @@ def train_model(
     model_dir: Path,
     tokenizer_path: Path,
     meta: dict[str, Any],
-    dist: Dist = Dist(),
+    dist: Dist | None = None,
     stop_after: int | None = None,
 ) -> dict[str, Any] | None:
     """Train (or resume) one model into ``model_dir``; return its summary, or None if stopped early."""
     if not val_rows:
         raise ValueError("no validation rows: the collapse gate needs held-out latents")
+    dist = dist or Dist()
     device = dist.device
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)

@@ -14,37 +14,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-from tokenizers import Tokenizer
-
 from codelewm.config import ExtractConfig, ModelConfig, TrainConfig, to_dict
+from codelewm.data.tokenizer import PAD_ID, load_tokenizer
+from codelewm.device import cleanup_distributed, init_distributed
 from codelewm.model.batch import ROW_COLUMNS
 from codelewm.model.jepa import ModelSpec
+from codelewm.rowio import read_split
 from codelewm.stageio import sha256_file, write_json, write_manifest
-from codelewm.train.ddp import cleanup_distributed, init_distributed
 from codelewm.train.loop import train_model
-
-PAD_TOKEN = "<pad>"  # the data pipeline's tokenizer reserves id 0 for it
-
-
-def load_rows(split_dir: Path) -> list[dict[str, Any]]:
-    """All rows of one split's shards (only the columns training needs), in file order."""
-    files = sorted(Path(split_dir).glob("*.parquet"))
-    if not files:
-        raise FileNotFoundError(f"no shards in {split_dir}")
-    rows: list[dict[str, Any]] = []
-    for f in files:
-        rows.extend(pq.read_table(f, columns=list(ROW_COLUMNS)).to_pylist())
-    return rows
-
-
-def tokenizer_info(path: Path) -> tuple[int, int]:
-    """(vocab size, pad id) of the pipeline-trained tokenizer."""
-    tok = Tokenizer.from_file(str(path))
-    pad = tok.token_to_id(PAD_TOKEN)
-    if pad is None:
-        raise ValueError(f"{path}: tokenizer has no {PAD_TOKEN} token")
-    return tok.get_vocab_size(with_added_tokens=True), pad
 
 
 def data_hash(shards_dir: Path) -> str:
@@ -95,8 +72,9 @@ def run_train(
     shards_dir, out_dir = Path(shards_dir), Path(out_dir)
     dist = init_distributed(train_cfg.device)
     try:
-        train_rows, val_rows = load_rows(shards_dir / "train"), load_rows(shards_dir / "val")
-        vocab, pad = tokenizer_info(tokenizer_path)
+        train_rows = read_split(shards_dir, "train", columns=list(ROW_COLUMNS))
+        val_rows = read_split(shards_dir, "val", columns=list(ROW_COLUMNS))
+        vocab, pad = load_tokenizer(tokenizer_path).get_vocab_size(), PAD_ID
         _check_ids(train_rows + val_rows, vocab, str(shards_dir))
         meta = {
             "data_manifest_sha256": data_hash(shards_dir),

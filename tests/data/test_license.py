@@ -12,7 +12,7 @@ from codelewm.config import LicenseConfig
 from codelewm.data.license import evaluate, normalize, run_license_gate
 from codelewm.data.sources.base import transition
 from codelewm.records import TRANSITION_SCHEMA
-from codelewm.stageio import RecordWriter
+from codelewm.rowio import RecordWriter
 
 ALLOW = LicenseConfig().allow
 
