@@ -25,6 +25,9 @@ class ConfigError(ValueError):
     """Raised for unknown keys, wrong types or invalid values in params."""
 
 
+DEVICES = ("auto", "cpu", "cuda")  # device names every stage and the CLI accept (codelewm.device resolves them)
+
+
 # ----------------------------------------------------------------------------------------------
 # data stages
 

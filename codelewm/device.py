@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as tdist
 
-DEVICES = ("auto", "cpu", "cuda")
+from codelewm.config import DEVICES
 
 
 class DeviceError(ValueError):

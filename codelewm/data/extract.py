@@ -25,7 +25,7 @@ from codelewm.data.featurize import Featurizer, states_for
 from codelewm.data.tokenizer import train_tokenizer
 from codelewm.records import EXAMPLE_SCHEMA, SCHEMA_VERSION, SPLITS
 from codelewm.rowio import RecordWriter, iter_records, paused_gc, read_rows
-from codelewm.stageio import Funnel, QuarantineWriter, write_manifest, write_metrics
+from codelewm.stageio import Stage
 
 STAGE = "extract"
 
@@ -107,70 +107,59 @@ def _unspill(rec: dict[str, Any], side: str) -> CodeState:
 @paused_gc()
 def run_extract(cfg: ExtractConfig, input_path: Path, out_dir: Path) -> dict[str, Any]:
     """Train the tokenizer on the train split, then featurize every row (or quarantine it)."""
-    input_path, out_dir = Path(input_path), Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    spill = out_dir / ".states.spill.parquet"  # temporary, removed below; not a DVC output
-    t0 = time.perf_counter()
-    counts: Counter[str] = Counter()
-    ix = Indexer()
-    try:
-        tok = train_tokenizer(_extract_pass(ix, input_path, spill, cfg, counts), cfg, out_dir / "tokenizer.json")
+    input_path = Path(input_path)
+    with Stage(STAGE, Path(out_dir), params={"extract": cfg}, parents=[input_path]) as st:
+        t0 = time.perf_counter()
+        counts: Counter[str] = Counter()
+        ix = Indexer()
+        spill = st.scratch("states.spill.parquet")
+        tok = train_tokenizer(_extract_pass(ix, input_path, spill, cfg, counts), cfg, st.output("tokenizer.json"))
         if counts["rows"] == 0:
             raise ValueError(f"{input_path}: no usable train-split rows to train the tokenizer on")
         t1 = time.perf_counter()
         feat = Featurizer(tok, cfg, ix)
-        funnel = Funnel(STAGE)
-        per_split: Counter[str] = Counter()
-        n_tokens = n_masked = 0
-        # (input row index, reason, detail) of each dropped row; their full payloads are read back at
-        # the end from just the row groups that hold them (small tuples, never the files themselves)
-        dropped: list[tuple[int, str, str]] = []
-        with (
-            QuarantineWriter(out_dir / "quarantine.parquet", STAGE, funnel) as quarantine,
-            RecordWriter(out_dir / "examples.parquet", EXAMPLE_SCHEMA) as writer,
-        ):
-            for i, rec in enumerate(iter_records(spill)):
-                row = {k: rec[k] for k in _KEEP_COLS}
-                reason, detail = rec["reason"], rec["detail"]
-                if row["split"] not in SPLITS:
-                    reason, detail = "unassigned_split", f"split={row['split']!r}"
-                f = None
-                if not reason:
-                    try:
-                        before, after = _unspill(rec, "b"), _unspill(rec, "a")
-                        f = feat.featurize_states(rec["symbol"], before, after, rec["ops"], row["instruction"])
-                    except ExtractError as e:
-                        reason, detail = e.reason, e.detail
-                if f is None:
-                    dropped.append((i, reason, detail))
-                    continue
-                writer.write({"schema_version": SCHEMA_VERSION, **row, **f})
-                funnel.keep()
-                per_split[row["split"]] += 1
-                n_tokens += len(f["after_ids"])
-                n_masked += sum(f["after_mask"])
-            payloads = read_rows(input_path, [d[0] for d in dropped])
-            for (_, reason, detail), (_, full) in zip(dropped, payloads, strict=True):
-                quarantine.add(full["id"], reason, detail, full["source"], json.dumps(full, ensure_ascii=False))
-    finally:
-        spill.unlink(missing_ok=True)
-    t2 = time.perf_counter()
-    metrics = write_metrics(
-        out_dir / "metrics.json",
-        funnel,
-        per_split={s: per_split[s] for s in SPLITS},
-        tokenizer_train_rows=counts["rows"],
-        vocab_size=feat.vocab_size,
-        after_mask_fraction=round(n_masked / n_tokens, 4) if n_tokens else 0.0,
-        module_indexes=ix.counts_dict(),
-        extract_and_tokenizer_seconds=round(t1 - t0, 3),
-        featurize_seconds=round(t2 - t1, 3),
-    )
-    outputs = [out_dir / "examples.parquet", out_dir / "quarantine.parquet", out_dir / "tokenizer.json"]
-    write_manifest(out_dir, STAGE, outputs, params=cfg, parents=_parent_manifest(input_path))
-    return metrics
+        per_split, n_tokens, n_masked = _featurize_pass(st, feat, input_path, spill)
+        st.timings.update(extract_and_tokenizer_seconds=round(t1 - t0, 3), featurize_seconds=round(time.perf_counter() - t1, 3))
+        st.metrics.update(
+            per_split={s: per_split[s] for s in SPLITS},
+            tokenizer_train_rows=counts["rows"],
+            vocab_size=feat.vocab_size,
+            after_mask_fraction=round(n_masked / n_tokens, 4) if n_tokens else 0.0,
+            module_indexes=ix.counts_dict(),
+        )
+    return st.result
 
 
-def _parent_manifest(input_path: Path) -> list[Path]:
-    m = input_path.parent / "manifest.json"
-    return [m] if m.exists() else []
+def _featurize_pass(st: Stage, feat: Featurizer, input_path: Path, spill: Path) -> tuple[Counter[str], int, int]:
+    """Pass 2: featurize the spilled states into examples; quarantine failures with their full input
+    row. Returns (kept rows per split, after tokens, masked after tokens)."""
+    per_split: Counter[str] = Counter()
+    n_tokens = n_masked = 0
+    # (input row index, reason, detail) of each dropped row; their full payloads are read back at
+    # the end from just the row groups that hold them (small tuples, never the files themselves)
+    dropped: list[tuple[int, str, str]] = []
+    with st.quarantine() as quarantine, RecordWriter(st.output("examples.parquet"), EXAMPLE_SCHEMA) as writer:
+        for i, rec in enumerate(iter_records(spill)):
+            row = {k: rec[k] for k in _KEEP_COLS}
+            reason, detail = rec["reason"], rec["detail"]
+            if row["split"] not in SPLITS:
+                reason, detail = "unassigned_split", f"split={row['split']!r}"
+            f = None
+            if not reason:
+                try:
+                    before, after = _unspill(rec, "b"), _unspill(rec, "a")
+                    f = feat.featurize_states(rec["symbol"], before, after, rec["ops"], row["instruction"])
+                except ExtractError as e:
+                    reason, detail = e.reason, e.detail
+            if f is None:
+                dropped.append((i, reason, detail))
+                continue
+            writer.write({"schema_version": SCHEMA_VERSION, **row, **f})
+            st.funnel.keep()
+            per_split[row["split"]] += 1
+            n_tokens += len(f["after_ids"])
+            n_masked += sum(f["after_mask"])
+        payloads = read_rows(input_path, [d[0] for d in dropped])
+        for (_, reason, detail), (_, full) in zip(dropped, payloads, strict=True):
+            quarantine.add(full["id"], reason, detail, full["source"], json.dumps(full, ensure_ascii=False))
+    return per_split, n_tokens, n_masked

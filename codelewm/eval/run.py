@@ -30,7 +30,7 @@ from codelewm.index.search import load_index
 from codelewm.model.infer import encode_after, predict_after
 from codelewm.rowio import read_split
 from codelewm.score import CandidateError, InputError, Scorer
-from codelewm.stageio import Funnel, write_manifest, write_metrics
+from codelewm.stageio import Stage
 from codelewm.stats import bootstrap_ci, paired_bootstrap_lift
 from codelewm.train.collapse import collapse_metrics
 
@@ -157,7 +157,23 @@ def run_evaluate(
     out_dir: Path,
 ) -> dict[str, Any]:
     """Run every evaluation against the trained main and no-action models; write metrics, details, manifest."""
-    out_dir = Path(out_dir)
+    inputs = [Path(model_dir), Path(control_dir), Path(shards_dir), Path(index_dir), Path(downstream_dir)]
+    params = {"evaluate": eval_cfg, "downstream": downstream_cfg}
+    with Stage("evaluate", Path(out_dir), params=params, parents=inputs) as st:
+        _evaluate(st, eval_cfg, downstream_cfg, *inputs)
+    return st.result
+
+
+def _evaluate(
+    st: Stage,
+    eval_cfg: EvaluateConfig,
+    downstream_cfg: DownstreamConfig,
+    model_dir: Path,
+    control_dir: Path,
+    shards_dir: Path,
+    index_dir: Path,
+    downstream_dir: Path,
+) -> None:
     torch.manual_seed(eval_cfg.seed)
     random.seed(eval_cfg.seed)
     device = resolve_device(eval_cfg.device)
@@ -195,10 +211,9 @@ def run_evaluate(
     results, rank_rows = evaluate_retrieval({"sibling": sib, "global": [glob]}, methods, ids)
     retrieval, lifts = _retrieval_section(results, eval_cfg.bootstrap, eval_cfg.seed)
 
-    funnel = Funnel("evaluate")
     in_pool = {int(r) for g in sib for r in g.query_rows} | {int(r) for r in glob.query_rows}
     for i in range(len(test)):
-        funnel.keep() if i in in_pool else funnel.drop("no_sibling_pool_and_outside_global_cap")
+        st.funnel.keep() if i in in_pool else st.funnel.drop("no_sibling_pool_and_outside_global_cap")
 
     surprise, energy_rows, surprise_info = _surprise({"model": main, "no_action": control}, test, eval_cfg)
 
@@ -228,10 +243,8 @@ def run_evaluate(
     }
     downstream, downstream_rows = _downstream(scorers, problems_path, downstream_cfg, eval_cfg.bootstrap)
 
-    detail_paths = _write_details(out_dir / "details", rank_rows, energy_rows, downstream_rows)
-    metrics = write_metrics(
-        out_dir / "metrics.json",
-        funnel,
+    _write_details(st.output("details"), rank_rows, energy_rows, downstream_rows)
+    st.metrics.update(
         retrieval=retrieval,
         lifts=lifts,
         surprise=surprise,
@@ -247,10 +260,3 @@ def run_evaluate(
             "main_action": main.action,
         },
     )
-    write_manifest(
-        out_dir,
-        "evaluate",
-        [*detail_paths, out_dir / "metrics.json"],
-        params={"evaluate": eval_cfg, "downstream": downstream_cfg},
-    )
-    return metrics

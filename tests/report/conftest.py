@@ -85,7 +85,6 @@ def train_metrics() -> dict[str, Any]:
     run = {
         "steps": 600, "final_loss": 0.41, "pred_loss": 0.3, "sigreg": 1.1, "val_pred_loss": 0.35,
         "effective_rank_ratio": 0.45, "dim_std_median": 0.93, "nn_entropy_ratio": 0.88,
-        "train_seconds": 95.2, "examples_per_s": 404.1,
     }  # fmt: skip
     return {"main": {"action": "text", **run}, "control": {"action": "none", **run, "val_pred_loss": 0.4}}
 
