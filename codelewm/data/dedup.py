@@ -225,8 +225,11 @@ def _dedup(st: Stage, cfg: DedupConfig, input_path: Path) -> None:
                 raise RuntimeError(f"{input_path} changed while being read (rows {start}..{stop})")
             keep = pa.array(live[start:stop])
             kept = pa.Table.from_batches([batch]).filter(keep)
-            kept = kept.set_column(kept.schema.get_field_index("split"), TRANSITION_SCHEMA.field("split"),
-                                   pa.array([split[i] for i in range(start, stop) if live[i]], pa.string()))
+            kept = kept.set_column(
+                kept.schema.get_field_index("split"),
+                TRANSITION_SCHEMA.field("split"),
+                pa.array([split[i] for i in range(start, stop) if live[i]], pa.string()),
+            )
             writer.write_table(kept.select(TRANSITION_SCHEMA.names).cast(TRANSITION_SCHEMA))
             st.funnel.keep(kept.num_rows)
             for k in np.flatnonzero(~live[start:stop]).tolist():

@@ -119,7 +119,9 @@ def run_extract(cfg: ExtractConfig, input_path: Path, out_dir: Path) -> dict[str
         t1 = time.perf_counter()
         feat = Featurizer(tok, cfg, ix)
         per_split, n_tokens, n_masked = _featurize_pass(st, feat, input_path, spill)
-        st.timings.update(extract_and_tokenizer_seconds=round(t1 - t0, 3), featurize_seconds=round(time.perf_counter() - t1, 3))
+        st.timings.update(
+            extract_and_tokenizer_seconds=round(t1 - t0, 3), featurize_seconds=round(time.perf_counter() - t1, 3)
+        )
         st.metrics.update(
             per_split={s: per_split[s] for s in SPLITS},
             tokenizer_train_rows=counts["rows"],

@@ -70,8 +70,15 @@ def rename(i: int, text: str) -> str:
         return text
     words = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta", "lambda_", "zeta"]
     w = words[i % len(words)] + str(i)
-    for old, new in [("clamp", f"clamp_{w}"), ("total", f"total_{w}"), ("result", f"acc_{w}"), ("value", f"val_{w}"),
-                     ("item", f"elem_{w}"), ("Cache", f"Cache{w.title()}"), ("key", f"k_{w}")]:
+    for old, new in [
+        ("clamp", f"clamp_{w}"),
+        ("total", f"total_{w}"),
+        ("result", f"acc_{w}"),
+        ("value", f"val_{w}"),
+        ("item", f"elem_{w}"),
+        ("Cache", f"Cache{w.title()}"),
+        ("key", f"k_{w}"),
+    ]:
         text = text.replace(old, new)
     return text
 

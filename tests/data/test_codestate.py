@@ -5,15 +5,16 @@ from __future__ import annotations
 import ast
 import random
 import re
+
 import pytest
 
 from codelewm.config import ExtractConfig
 from codelewm.data import codestate
 from codelewm.data.codestate import (
     ExtractError,
-    code_state,
     Indexer,
     build_state,
+    code_state,
     edit_within,
     edited_symbol_sources,
     find_changed_symbol,
@@ -42,15 +43,31 @@ def test_method_state_is_indented_under_class_header() -> None:
 
 def test_context_cap_keeps_headers_then_siblings() -> None:
     s = code_state(Indexer(), MODULE, "Cache.put", ExtractConfig(max_context_lines=2))
-    assert s.split("\n")[:3] == ["class Cache(dict):", "    def get_item(self, key, default=None): ...", "    def put(self, key, value):"]
+    assert s.split("\n")[:3] == [
+        "class Cache(dict):",
+        "    def get_item(self, key, default=None): ...",
+        "    def put(self, key, value):",
+    ]
     assert "import os" not in s
 
 
 def test_normalization_is_whitespace_only_and_deterministic() -> None:
-    tabbed = "class A:\r\n\tdef f(self):   \r\n\t\tif x:  # keep me\r\n\r\n\r\n\t\t\treturn g(1,\r\n\t\t\t         2)\r\n\t\telse:\n\t\t\tpass\n"
-    two = "class A:\n  def f(self):\n    if x:  # keep me\n      return g(1,\n               2)\n    else:\n      pass\n"
-    four = "class A:\n    def f(self):\n        if x:  # keep me\n            return g(1,\n                     2)\n        else:\n            pass\n"
-    assert code_state(Indexer(), tabbed, "A.f", CFG) == code_state(Indexer(), two, "A.f", CFG) == code_state(Indexer(), four, "A.f", CFG)
+    tabbed = (
+        "class A:\r\n\tdef f(self):   \r\n\t\tif x:  # keep me\r\n\r\n\r\n"
+        "\t\t\treturn g(1,\r\n\t\t\t         2)\r\n\t\telse:\n\t\t\tpass\n"
+    )
+    two = (
+        "class A:\n  def f(self):\n    if x:  # keep me\n      return g(1,\n               2)\n    else:\n      pass\n"
+    )
+    four = (
+        "class A:\n    def f(self):\n        if x:  # keep me\n"
+        "            return g(1,\n                     2)\n        else:\n            pass\n"
+    )
+    assert (
+        code_state(Indexer(), tabbed, "A.f", CFG)
+        == code_state(Indexer(), two, "A.f", CFG)
+        == code_state(Indexer(), four, "A.f", CFG)
+    )
     assert code_state(Indexer(), four, "A.f", CFG).endswith(four.split("\n", 1)[1].rstrip())
     assert normalize("    a\n\n      b  \n", 4) == "a\n  b"
 
@@ -150,7 +167,7 @@ def test_indexer_caches_are_bounded_lrus() -> None:
     assert Indexer().counts_dict() == {"supplied": 0, "parsed": 0, "rejected": 0}  # no state shared
 
 
-REDEFINED = '''import os
+REDEFINED = """import os
 
 
 class A:
@@ -171,7 +188,7 @@ def f():
 
 def f():
     return 3
-'''
+"""
 
 
 def _fresh_index(src: str) -> ModuleIndex:

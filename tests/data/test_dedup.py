@@ -46,8 +46,15 @@ def test_exact_near_and_benchmark_drops(tmp_path: Path) -> None:
     fork = [dict(r, id=f"fork-{i}", repo="fork", before_key="fork-clamp") for i, r in enumerate(rows[:1])]
     fork[0]["instruction"] = "Use an inclusive lower bound"
     he = humaneval_docs()[0]
-    bench = dict(rows[3], id="bench", symbol="", before_key="bench", repo="benchrepo",
-                 before_file=he + "\n    return None\n", after_file=he + "\n    return []\n")
+    bench = dict(
+        rows[3],
+        id="bench",
+        symbol="",
+        before_key="bench",
+        repo="benchrepo",
+        before_file=he + "\n    return None\n",
+        after_file=he + "\n    return []\n",
+    )
     m, kept, q = _run(tmp_path, rows + [exact, *fork, bench])
     reasons = {r["id"]: r["reason"] for r in q}
     assert reasons == {"dup-exact": "exact_duplicate", "bench": "benchmark_overlap", "fork-0": "near_duplicate"}

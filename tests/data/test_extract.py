@@ -42,8 +42,19 @@ def test_featurize_views(feat: Featurizer) -> None:
     assert feat.tok.decode(f["before_ids"]) == f["before_state"]
     assert _marked_lines(f, feat) == {"if value <= low:"}
     assert feat.pad_id == 0 and feat.vocab_size == feat.tok.get_vocab_size()
-    assert set(EXAMPLE_SCHEMA.names) - {"schema_version", "id", "split", "source", "repo", "path", "license", "op",
-                                        "before_key", "instruction", "symbol"} <= set(f)
+    assert set(EXAMPLE_SCHEMA.names) - {
+        "schema_version",
+        "id",
+        "split",
+        "source",
+        "repo",
+        "path",
+        "license",
+        "op",
+        "before_key",
+        "instruction",
+        "symbol",
+    } <= set(f)
 
 
 @pytest.mark.parametrize(
@@ -51,7 +62,11 @@ def test_featurize_views(feat: Featurizer) -> None:
     [
         ("result += item", "result -= item", ["replace AugAssign.op Add->Sub"]),
         ("for item in items:\n        result += item", "for x in items:\n        result += x", ["rename Name item->x"]),
-        ("    return result\n", "    if not items:\n        return None\n    return result\n", ["insert If in FunctionDef.body"]),
+        (
+            "    return result\n",
+            "    if not items:\n        return None\n    return result\n",
+            ["insert If in FunctionDef.body"],
+        ),
         ("    result = 0\n", "", ["delete Assign in FunctionDef.body"]),
         ("result = 0", "result = 0  # start", ["edit comment"]),
     ],

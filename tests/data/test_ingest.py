@@ -17,7 +17,6 @@ from tests.data.sources.gitfixture import commit, init
 SMALL = SyntheticSourceConfig(max_files=12, max_before_states=15, siblings=3)
 
 
-
 def test_synthetic_outputs(tmp_path: Path) -> None:
     m = run_ingest(IngestConfig(synthetic=SMALL), tmp_path / "a")
     assert m["in"] == m["kept"] + m["dropped_total"] and m["kept"] > 0

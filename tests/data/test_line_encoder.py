@@ -19,8 +19,36 @@ from tests.data.datafixtures import MODULE
 # words that stress the split regex at a line break: contractions, digits, unicode letters and
 # symbols, special-token text, quotes, tabs and odd whitespace inside lines
 _WORDS = [
-    "def", "return", "self", "x1", "_y", "42", "3.5e-3", "'s", "'t", "it's", "(", ")", ":", "->", "==",
-    "+=", "#", "'''", '"', "é", "ünï", "✓", "变量", "<pad>", "<sep>", "\t", "  ", "\u3000", "\x0c", "…",
+    "def",
+    "return",
+    "self",
+    "x1",
+    "_y",
+    "42",
+    "3.5e-3",
+    "'s",
+    "'t",
+    "it's",
+    "(",
+    ")",
+    ":",
+    "->",
+    "==",
+    "+=",
+    "#",
+    "'''",
+    '"',
+    "é",
+    "ünï",
+    "✓",
+    "变量",
+    "<pad>",
+    "<sep>",
+    "\t",
+    "  ",
+    "\u3000",
+    "\x0c",
+    "…",
 ]
 
 

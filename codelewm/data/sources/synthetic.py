@@ -50,7 +50,11 @@ def candidate_symbols(tree: ast.Module, lo: int, hi: int) -> list[tuple[str, tup
     for node in tree.body:
         subs = [(node.name, node)] if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else []
         if isinstance(node, ast.ClassDef):
-            subs = [(f"{node.name}.{s.name}", s) for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
+            subs = [
+                (f"{node.name}.{s.name}", s)
+                for s in node.body
+                if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+            ]
         for qual, fn in subs:
             start = min([fn.lineno, *(d.lineno for d in fn.decorator_list)])
             end = fn.end_lineno or fn.lineno
