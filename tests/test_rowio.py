@@ -8,8 +8,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from codelewm.records import TRANSITION_SCHEMA, stable_id
+from codelewm.records import QUARANTINE_SCHEMA, TRANSITION_SCHEMA, stable_id
 from codelewm.rowio import RecordWriter, ShardError, iter_records, paused_gc, read_rows, read_split
+from codelewm.stageio import Funnel, QuarantineWriter
 
 
 def _row(i: int) -> dict:
@@ -134,3 +135,18 @@ def test_read_split_reads_shards_in_name_order_and_refuses_empty_splits(tmp_path
     (tmp_path / "train").mkdir()
     with pytest.raises(ShardError):
         read_split(tmp_path, "train")  # a directory without shards
+
+
+def test_writers_stream_and_quarantine_counts(tmp_path: Path) -> None:
+    funnel = Funnel("s")
+    with RecordWriter(tmp_path / "t.parquet", TRANSITION_SCHEMA, batch_rows=2) as w:
+        for i in range(5):
+            w.write(_row(i))
+            funnel.keep()
+    with QuarantineWriter(tmp_path / "q.parquet", "s", funnel) as q:
+        q.add("x", "non_utf8", "bad bytes", "hf", b"\xff\xfe")
+    assert pq.read_table(tmp_path / "t.parquet").num_rows == 5
+    qt = pq.read_table(tmp_path / "q.parquet")
+    assert qt.schema.equals(QUARANTINE_SCHEMA) and qt.column("payload")[0].as_py() == b"\xff\xfe"
+    assert [r["id"] for r in iter_records(tmp_path / "t.parquet", batch_rows=2)] == [_row(i)["id"] for i in range(5)]
+    assert funnel.as_dict()["in"] == 6

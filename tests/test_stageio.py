@@ -6,8 +6,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from codelewm.records import QUARANTINE_SCHEMA, TRANSITION_SCHEMA, stable_id
-from codelewm.rowio import RecordWriter, iter_records
+from codelewm.records import TRANSITION_SCHEMA
+from codelewm.rowio import RecordWriter
 from codelewm.stageio import (
     AccountingError,
     Funnel,
@@ -16,25 +16,6 @@ from codelewm.stageio import (
     parent_manifest,
     verify_manifest,
 )
-
-
-def _row(i: int) -> dict:
-    return {
-        "id": stable_id("t", str(i)),
-        "source": "synthetic",
-        "repo": "r",
-        "path": "a.py",
-        "symbol": "f",
-        "license": "MIT",
-        "instruction": "do it",
-        "op": "rename_variable",
-        "before_file": "def f():\n    return 1\n",
-        "before_index": "",
-        "after_file": "def f():\n    return 2\n",
-        "before_key": "k",
-        "meta": "{}",
-        "split": "",
-    }
 
 
 def test_stage_writes_funnel_metrics_timings_and_manifest(tmp_path: Path) -> None:
@@ -124,21 +105,6 @@ def test_parent_manifest_lookup(tmp_path: Path) -> None:
     assert parent_manifest(tmp_path / "shards" / "test") == want  # a sub-directory of one
     assert parent_manifest(tmp_path / "shards" / "x.parquet") == want  # a file in one
     assert parent_manifest(tmp_path / "elsewhere.json") is None
-
-
-def test_writers_stream_and_quarantine_counts(tmp_path: Path) -> None:
-    funnel = Funnel("s")
-    with RecordWriter(tmp_path / "t.parquet", TRANSITION_SCHEMA, batch_rows=2) as w:
-        for i in range(5):
-            w.write(_row(i))
-            funnel.keep()
-    with QuarantineWriter(tmp_path / "q.parquet", "s", funnel) as q:
-        q.add("x", "non_utf8", "bad bytes", "hf", b"\xff\xfe")
-    assert pq.read_table(tmp_path / "t.parquet").num_rows == 5
-    qt = pq.read_table(tmp_path / "q.parquet")
-    assert qt.schema.equals(QUARANTINE_SCHEMA) and qt.column("payload")[0].as_py() == b"\xff\xfe"
-    assert [r["id"] for r in iter_records(tmp_path / "t.parquet", batch_rows=2)] == [_row(i)["id"] for i in range(5)]
-    assert funnel.as_dict()["in"] == 6
 
 
 def test_empty_writers_still_write_files(tmp_path: Path) -> None:

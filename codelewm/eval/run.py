@@ -160,20 +160,12 @@ def run_evaluate(
     inputs = [Path(model_dir), Path(control_dir), Path(shards_dir), Path(index_dir), Path(downstream_dir)]
     params = {"evaluate": eval_cfg, "downstream": downstream_cfg}
     with Stage("evaluate", Path(out_dir), params=params, parents=inputs) as st:
-        _evaluate(st, eval_cfg, downstream_cfg, *inputs)
+        _evaluate(st, eval_cfg, downstream_cfg, inputs)
     return st.result
 
 
-def _evaluate(
-    st: Stage,
-    eval_cfg: EvaluateConfig,
-    downstream_cfg: DownstreamConfig,
-    model_dir: Path,
-    control_dir: Path,
-    shards_dir: Path,
-    index_dir: Path,
-    downstream_dir: Path,
-) -> None:
+def _evaluate(st: Stage, eval_cfg: EvaluateConfig, downstream_cfg: DownstreamConfig, inputs: list[Path]) -> None:
+    model_dir, control_dir, shards_dir, index_dir, downstream_dir = inputs
     torch.manual_seed(eval_cfg.seed)
     random.seed(eval_cfg.seed)
     device = resolve_device(eval_cfg.device)
