@@ -48,6 +48,7 @@ def limits_for(cfg: DownstreamConfig) -> SandboxLimits:
         memory_mb=cfg.memory_mb,
         max_file_mb=cfg.max_file_mb,
         max_procs=cfg.max_procs,
+        policy=cfg.sandbox,
     )
 
 
@@ -211,6 +212,7 @@ def run_downstream(cfg: DownstreamConfig, out_dir: Path) -> dict[str, Any]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
+    isolation(cfg.sandbox)  # strict without bubblewrap: SandboxError before any work
     problems, funnel = build_problems(load_tasks(), cfg)
     path = out_dir / "problems.jsonl"
     tmp = path.with_suffix(".jsonl.tmp")
@@ -222,7 +224,7 @@ def run_downstream(cfg: DownstreamConfig, out_dir: Path) -> dict[str, Any]:
         out_dir / "metrics.json",
         funnel,
         **summarize(problems),
-        sandbox_isolation=isolation(),
+        sandbox_isolation=isolation(cfg.sandbox),
         seconds=round(time.monotonic() - start, 2),
     )
     write_manifest(out_dir, "downstream", [path], params=asdict(cfg))
