@@ -183,6 +183,8 @@ def _mirror(paths: list[str]) -> str:
     sig = [(p, os.stat(p).st_mtime_ns, os.stat(p).st_size, os.stat(p).st_ino) for p in paths]
     key = hashlib.sha256(json.dumps(sig).encode()).hexdigest()[:16]
     final = Path(tempfile.gettempdir()) / f"codelewm-sandbox-python-{key}"
+    if final.is_dir() and not final.is_symlink() and not all(os.path.lexists(str(final) + p) for p in paths):
+        shutil.rmtree(final, ignore_errors=True)  # pruned by a temp cleaner: build it again
     if not final.exists():
         build = tempfile.mkdtemp(prefix=final.name + ".build-", dir=final.parent)
         try:
