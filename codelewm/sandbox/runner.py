@@ -22,6 +22,10 @@ Flags and what each one buys:
   ``/dev/shm`` do not exist in there; the tmpfs vanishes with the namespace (no leftovers).
 * ``--cap-drop ALL``, and bwrap always sets ``PR_SET_NO_NEW_PRIVS`` (no setuid gain, ever);
   ``--new-session`` (no terminal injection), ``--die-with-parent`` (the container dies with the runner).
+* ``--as-pid-1``: the bootstrap (:mod:`codelewm.sandbox.child`) is the namespace's init and forks the
+  candidate off; bwrap then reaps that init itself. With bwrap's own init, the init was orphaned to
+  the host's PID 1 and lingered as a zombie (seconds on this machine; issue 16). On timeout the runner
+  SIGKILLs the init through a pidfd (its pid from ``--info-fd``): the kernel kills the rest.
 * ``--seccomp FD``: a deny-list BPF filter from :mod:`codelewm.sandbox.seccomp` (no sockets but
   AF_UNIX, no ptrace, mount, unshare/setns/namespace clones, keyctl, bpf, perf_event_open, io_uring,
   ...) on x86_64 and aarch64; the isolation then reads ``bwrap+seccomp``.

@@ -189,9 +189,14 @@ def _proc_status(pid: str) -> dict[str, str]:
     return dict(ln.split(":\t", 1) for ln in text.splitlines() if ":\t" in ln)
 
 
-def _leftover_processes(marker: str, decoy_pid: int) -> list[str]:
+def _children() -> set[str]:
+    me = str(os.getpid())
+    return {p for p in os.listdir("/proc") if p.isdigit() and _proc_status(p).get("PPid") == me}
+
+
+def _leftover_processes(marker: str, decoy_pid: int, children_before: set[str]) -> list[str]:
     """Host processes that belong to the run: marker in the command line, sandbox uid in another user
-    namespace (the container; zombies included), or an unreaped child of this runner."""
+    namespace (the container; zombies included), or a child of this runner the run added (unreaped)."""
     own_userns = os.readlink("/proc/self/ns/user")
     out = []
     for pid in (p for p in os.listdir("/proc") if p.isdigit()):
@@ -209,7 +214,11 @@ def _leftover_processes(marker: str, decoy_pid: int) -> list[str]:
         except OSError:
             userns = own_userns
         uid = int(st.get("Uid", "-1").split()[0])
-        if marker in cmdline or (uid == SANDBOX_UID and userns != own_userns) or st.get("PPid") == str(os.getpid()):
+        if (
+            marker in cmdline
+            or (uid == SANDBOX_UID and userns != own_userns)
+            or (st.get("PPid") == str(os.getpid()) and pid not in children_before)
+        ):
             out.append(f"{pid} {st.get('State', '?')} uid={uid} {cmdline[:80]}")
     return out
 
@@ -252,8 +261,11 @@ def test_hostile_program_is_contained(name: str, guard: bool, host: Host, listen
     code, expect = _program(name, host.ctx(marker))
     before = host.canary_state()
     free_before = {d: _free_mb(d) for d in ("/", "/tmp")}
+    children_before = _children()  # e.g. a multiprocessing resource tracker left by an earlier test
     res = run_python(code, SandboxLimits(**{**LIMITS.__dict__, "guard": guard}))
-    leftovers = _leftover_processes(marker, host.decoy.pid)  # at once: nothing may linger, not even as a zombie
+    leftovers = _leftover_processes(
+        marker, host.decoy.pid, children_before
+    )  # at once: nothing may linger, not even as a zombie
     output = res.stdout_tail + res.stderr_tail
     problems = []
     if leftovers:
