@@ -1,4 +1,4 @@
-"""Benchmarks: ``python -m bench {data,train,score,all}`` (also ``make bench``).
+"""Benchmarks: ``python -m bench {data,train,score,sandbox,all}`` (also ``make bench``).
 
 Each area owns its benchmark command; this module only gathers them. Benchmarks print figures
 (throughput, latency, MFU, ratios against a baseline measured in the same run) and never assert
@@ -15,6 +15,7 @@ AREAS = {
     "data": "bench.data",  # transitions/s per data stage; MinHash dedup docs/s + recall
     "train": "bench.train",  # examples/s, useful tokens/s, MFU on the current device
     "score": "bench.score",  # rerank latency 1x100 on CPU, throughput; index top-10 at 1M
+    "sandbox": "bench.sandbox",  # ms per sandboxed run, per isolation layer
 }
 
 

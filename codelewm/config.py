@@ -247,6 +247,12 @@ class DownstreamConfig:
     max_file_mb: int = 8
     workers: int = 2  # labelling processes (sandbox runs are CPU-bound; 2 cores on the reference box)
     max_tasks: int = 0  # 0 = every HumanEval task; >0 = the first N (quick experiments)
+    # strict: bubblewrap sandbox or refuse to run; weak: fall back to weaker isolation (recorded in metrics)
+    sandbox: str = "strict"
+
+    def __post_init__(self) -> None:
+        if self.sandbox not in ("strict", "weak"):
+            raise ConfigError(f"downstream.sandbox must be strict|weak, got {self.sandbox!r}")
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ def limits_for(cfg: DownstreamConfig) -> SandboxLimits:
         memory_mb=cfg.memory_mb,
         max_file_mb=cfg.max_file_mb,
         max_procs=cfg.max_procs,
+        policy=cfg.sandbox,
     )
 
 
@@ -207,13 +208,14 @@ def _rate(cands: Iterable[dict[str, Any]]) -> float:
 def run_downstream(cfg: DownstreamConfig, out_dir: Path) -> dict[str, Any]:
     """Write ``problems.jsonl``, ``metrics.json`` and ``manifest.json`` into ``out_dir``; fails (after
     writing them, so the drop reasons can be read) when fewer than ``cfg.problems`` problems survive."""
+    isolation(cfg.sandbox)  # strict without bubblewrap: SandboxError before any work
     with Stage("downstream", Path(out_dir), params={"downstream": cfg}) as st:
         problems, funnel = build_problems(load_tasks(), cfg)
         st.funnel = funnel
         with open(st.output("problems.jsonl"), "w", encoding="utf-8") as f:
             for p in problems:
                 f.write(json.dumps(p, sort_keys=True) + "\n")
-        st.metrics.update(**summarize(problems), sandbox_isolation=isolation())
+        st.metrics.update(**summarize(problems), sandbox_isolation=isolation(cfg.sandbox))
     if len(problems) < cfg.problems:
         raise RuntimeError(
             f"downstream: only {len(problems)} problems survived (< downstream.problems={cfg.problems}); "
