@@ -18,6 +18,8 @@ from typing import Any
 
 import click
 
+from codelewm.config import DEVICES
+
 EXIT_OK, EXIT_USAGE, EXIT_MODEL, EXIT_CANDIDATE = 0, 2, 3, 4
 
 EXIT_HELP = (
@@ -37,6 +39,7 @@ def _handled(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from codelewm.data.codestate import ExtractError
+        from codelewm.device import DeviceError
         from codelewm.index.search import IndexLoadError
         from codelewm.model.infer import ModelLoadError
         from codelewm.score import CandidateError, InputError
@@ -47,7 +50,7 @@ def _handled(fn: Callable[..., Any]) -> Callable[..., Any]:
             _fail(EXIT_MODEL, str(e))
         except CandidateError as e:
             _fail(EXIT_CANDIDATE, str(e))
-        except (InputError, IndexLoadError, ExtractError, OSError, UnicodeDecodeError) as e:
+        except (InputError, IndexLoadError, ExtractError, DeviceError, OSError, UnicodeDecodeError) as e:
             _fail(EXIT_USAGE, str(e))
 
     return wrapper
@@ -68,18 +71,31 @@ def _emit(data: Any, as_json: bool, lines: list[str]) -> None:
 model_opt = click.option(
     "--model", "model_dir", type=click.Path(path_type=Path), required=True, help="Trained model dir."
 )
-before_opt = click.option(
-    "--before",
-    "before_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
-    help="The file before the edit.",
+IN_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def before_option(required: bool = True) -> Callable[..., Any]:
+    return click.option("--before", "before_path", type=IN_FILE, required=required, help="The file before the edit.")
+
+
+before_opt = before_option()
+cand_opt = click.option(
+    "--candidate", "cand_paths", multiple=True, type=IN_FILE, help="Candidate after-file (repeatable)."
+)
+diff_opt = click.option(
+    "--diff",
+    "diff_paths",
+    multiple=True,
+    type=IN_FILE,
+    help="Candidate as a unified diff against --before (repeatable).",
 )
 instr_opt = click.option("--instruction", required=True, help="The edit instruction (natural language).")
 symbol_opt = click.option(
     "--symbol", default="", help="Function/class the edit targets (default: the one most candidates change)."
 )
-device_opt = click.option("--device", default="cpu", show_default=True, help="cpu | cuda")
+device_opt = click.option(
+    "--device", type=click.Choice(DEVICES), default="cpu", show_default=True, help="auto = CUDA when present."
+)
 json_opt = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
 
 
@@ -92,20 +108,8 @@ def main() -> None:
 @model_opt
 @before_opt
 @instr_opt
-@click.option(
-    "--candidate",
-    "cand_paths",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Candidate after-file (repeatable).",
-)
-@click.option(
-    "--diff",
-    "diff_paths",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Candidate as a unified diff against --before (repeatable).",
-)
+@cand_opt
+@diff_opt
 @symbol_opt
 @device_opt
 @json_opt
@@ -156,31 +160,14 @@ def _rank_files(
 
 @main.command(epilog=EXIT_HELP)
 @model_opt
-@click.option(
-    "--before",
-    "before_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The file before the edit.",
-)
+@before_option(required=False)
 @click.option("--instruction", default=None, help="The edit instruction.")
-@click.option(
-    "--candidate",
-    "cand_paths",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Candidate after-file (repeatable).",
-)
-@click.option(
-    "--diff",
-    "diff_paths",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Candidate unified diff against --before (repeatable).",
-)
+@cand_opt
+@diff_opt
 @click.option(
     "--problems",
     "problems_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=IN_FILE,
     help='JSONL, one problem per line: {"id", "before", "instruction", '
     '"candidates": [...] | "diffs": [...], "symbol"?}.',
 )
@@ -313,7 +300,9 @@ def index_query(
     if scorer.action == "abstract":
         raise InputError("an abstract-action model needs a candidate edit to form its action; use score/rerank")
     before = _read(before_path)
-    row = query_row(scorer.featurizer, before, instruction, resolve_symbol(before, [], symbol))
+    row = query_row(
+        scorer.featurizer, before, instruction, resolve_symbol(scorer.featurizer.indexer, before, [], symbol)
+    )
     pred = predict_after(scorer.lm, [{**row, "after_ids": [], "after_mask": []}])
     hits = query(idx, pred, k)[0]
     _emit(

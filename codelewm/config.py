@@ -25,6 +25,9 @@ class ConfigError(ValueError):
     """Raised for unknown keys, wrong types or invalid values in params."""
 
 
+DEVICES = ("auto", "cpu", "cuda")  # device names every stage and the CLI accept (codelewm.device resolves them)
+
+
 # ----------------------------------------------------------------------------------------------
 # data stages
 
@@ -162,6 +165,11 @@ class LabelConfig:
     memory_mb: int = 1024
     max_file_mb: int = 8
     max_procs: int = 64
+    sandbox: str = "strict"  # strict | weak: as downstream.sandbox (strict refuses without bubblewrap)
+
+    def __post_init__(self) -> None:
+        if self.sandbox not in ("strict", "weak"):
+            raise ConfigError(f"label.sandbox must be strict|weak, got {self.sandbox!r}")
 
 
 @dataclass(frozen=True)
@@ -292,13 +300,19 @@ class DownstreamConfig:
     max_file_mb: int = 8
     workers: int = 2  # labelling processes (sandbox runs are CPU-bound; 2 cores on the reference box)
     max_tasks: int = 0  # 0 = every HumanEval task; >0 = the first N (quick experiments)
+    # strict: bubblewrap sandbox or refuse to run; weak: fall back to weaker isolation (recorded in metrics)
+    sandbox: str = "strict"
+
+    def __post_init__(self) -> None:
+        if self.sandbox not in ("strict", "weak"):
+            raise ConfigError(f"downstream.sandbox must be strict|weak, got {self.sandbox!r}")
 
 
 @dataclass(frozen=True)
 class ReportConfig:
     title: str = "CodeLeWM report"
     # Stage dirs (by name) of the data chain whose funnels must satisfy ingested = packed + quarantined.
-    funnel_chain: tuple[str, ...] = ("ingest", "license", "dedup", "extract", "shards")
+    funnel_chain: tuple[str, ...] = ("ingest", "license", "dedup", "label", "extract", "shards")
     min_downstream_problems: int = 100  # fewer labelled problems = downstream claims INCONCLUSIVE
     bootstrap: int = 1000  # resamples for the surprise-AUC CI (other CIs come from evaluate)
     seed: int = 0

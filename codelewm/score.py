@@ -18,12 +18,12 @@ from typing import Any
 
 import torch
 
-from codelewm.data.codestate import ExtractError, find_changed_symbol, index_module
-from codelewm.data.extract import Featurizer
+from codelewm.data.codestate import ExtractError, Indexer, find_changed_symbol
+from codelewm.data.featurize import Featurizer
 from codelewm.data.tokenizer import TokenizerError
-from codelewm.eval.patch import PatchError, apply_unified_diff
+from codelewm.edits.patch import PatchError, apply_unified_diff
 from codelewm.model.batch import ACTION_COLUMN
-from codelewm.model.infer import LoadedModel, ModelLoadError, encode_after, load_model, predict_after
+from codelewm.model.infer import LoadedModel, ModelLoadError, encode_after, energy, load_model, predict_after
 
 __all__ = ["CandidateError", "InputError", "ModelLoadError", "Scorer", "query_row", "resolve_symbol"]
 
@@ -49,10 +49,10 @@ def _names(n: int, names: Sequence[str] | None) -> list[str]:
     return list(names)
 
 
-def resolve_symbol(before: str, after_files: Sequence[str], symbol: str = "") -> str:
+def resolve_symbol(ix: Indexer, before: str, after_files: Sequence[str], symbol: str = "") -> str:
     """The primary symbol for a query: ``symbol`` if given (checked), else the one most candidates change."""
     try:
-        idx = index_module(before)
+        idx = ix.index(before)
     except ExtractError as e:
         raise InputError(f"before file cannot be indexed ({e})") from e
     if symbol:
@@ -62,7 +62,7 @@ def resolve_symbol(before: str, after_files: Sequence[str], symbol: str = "") ->
     votes: Counter[str] = Counter()
     for after in after_files:
         try:
-            votes[find_changed_symbol(before, after)] += 1
+            votes[find_changed_symbol(ix, before, after)] += 1
         except ExtractError:
             continue  # no-op or unparsable candidates do not vote; unparsable ones fail at featurization
     if votes:
@@ -92,7 +92,7 @@ class Scorer:
     batch_size: int = 256
 
     @classmethod
-    def load(cls, model_dir: Path | str, device: str = "cpu", batch_size: int = 256) -> Scorer:
+    def load(cls, model_dir: Path | str, device: str | torch.device = "cpu", batch_size: int = 256) -> Scorer:
         """Load a trained model dir; raises ModelLoadError when there is no usable checkpoint."""
         lm = load_model(Path(model_dir), device=device)
         try:
@@ -115,7 +115,7 @@ class Scorer:
     ) -> list[dict[str, Any]]:
         """EXAMPLE_SCHEMA feature rows, one per candidate, all around one resolved symbol."""
         names = _names(len(after_files), names)
-        symbol = resolve_symbol(before, after_files, symbol)
+        symbol = resolve_symbol(self.featurizer.indexer, before, after_files, symbol)
         q = query_row(self.featurizer, before, instruction, symbol)
         rows = []
         for name, after in zip(names, after_files):
@@ -163,8 +163,8 @@ class Scorer:
         out = torch.empty(len(rows), dtype=torch.float64)
         for g in range(len(uniq)):
             sel = (which == g).nonzero().flatten()
-            # float64 direct differences: candidates of one query are close, see eval.retrieval.exact_energy
-            out[sel] = (pred[g : g + 1].double() - cand[sel].double()).pow(2).sum(-1)
+            # exact form: candidates of one query are close (see objective.energy)
+            out[sel] = energy(pred[g : g + 1], cand[sel], exact=True)[0]
         return [float(x) for x in out]
 
     def score(

@@ -1,32 +1,42 @@
-"""Stage plumbing shared by every stage: funnel counting, quarantine, manifests, batched Parquet I/O.
+"""The stage scaffold every pipeline stage runs in, and its bookkeeping: funnel, quarantine, manifests.
 
-One manifest format (``manifest.json``): each output file's sha256 and size, the parent manifests'
-hashes, the params section(s) used with their hash, and the code version. One metrics format
-(``metrics.json`` funnel): ``{"stage", "in", "kept", "dropped": {reason: n}}`` with the identity
-``in == kept + sum(dropped)`` enforced when written.
+A stage function does its work inside ``with Stage(...) as st:`` (:class:`Stage`). The scaffold owns:
+
+- the funnel (``st.funnel``: ``in``, ``kept``, ``dropped`` per reason; ``in == kept + sum(dropped)``
+  is enforced when metrics are written) and the quarantine writer counted in it (``st.quarantine()``);
+- staged outputs: ``st.output(name)`` hands out a path in a staging directory beside the stage
+  directory; at the end every output is renamed into place, so a killed or failed stage never leaves a
+  half-written output (and a failed one leaves the previous outputs as they were);
+- ``metrics.json`` (DVC-tracked: the funnel plus ``st.metrics``, deterministic for given inputs) and
+  ``timings.json`` (``st.timings``: seconds and rows/s, ignored by DVC and git, so a rerun on identical
+  inputs changes nothing a later stage depends on);
+- ``manifest.json``, one format everywhere: sha256 and size of every output file, **the metrics file
+  included** (timings never), the parent manifests' hashes (``parents``: the stage's inputs, each mapped
+  to the manifest describing it by :func:`parent_manifest`), the params used with their hash, and the
+  code version. The manifest is renamed last.
 """
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
 import json
 import os
+import shutil
 import subprocess
+import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from codelewm.config import params_hash, to_dict
 from codelewm.records import QUARANTINE_SCHEMA
+from codelewm.rowio import RecordWriter
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+MANIFEST = "manifest.json"
 
 
 class AccountingError(RuntimeError):
@@ -90,179 +100,13 @@ class QuarantineWriter:
         self.funnel.drop(reason)
 
     def close(self) -> None:
-        self._out.close()  # always writes the file (empty when nothing was dropped) so DVC outs exist
+        self._out.close()  # always writes the file (empty when nothing was dropped) so DVC outs exist; idempotent
 
     def __enter__(self) -> QuarantineWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class RecordWriter:
-    """Streams record dicts to one Parquet file with a fixed schema, in row groups."""
-
-    def __init__(self, path: Path, schema: pa.Schema, batch_rows: int = 1024):
-        self.path = Path(path)
-        self.schema = schema
-        self.batch_rows = batch_rows
-        self._rows: list[dict[str, Any]] = []
-        self._tables: list[pa.Table] = []  # write_table's rows not yet in a row group
-        self._buffered = 0
-        self._writer: pq.ParquetWriter | None = None
-        self.count = 0
-
-    def write(self, row: dict[str, Any]) -> None:
-        self._rows.append(row)
-        self.count += 1
-        _GcPause.tick()
-        if len(self._rows) >= self.batch_rows:
-            self._flush()
-
-    def write_table(self, table: pa.Table) -> None:
-        """Append Arrow rows (cast to the schema) without a round trip through Python objects; row
-        groups are cut at ``batch_rows`` exactly as for :meth:`write`. Not to be mixed with it."""
-        if self._rows:
-            raise RuntimeError("RecordWriter: write_table after write (row order would be lost)")
-        self._tables.append(table.select(self.schema.names).cast(self.schema))
-        self._buffered += table.num_rows
-        self.count += table.num_rows
-        if self._buffered >= self.batch_rows:
-            whole = pa.concat_tables(self._tables)
-            cut = whole.num_rows - whole.num_rows % self.batch_rows
-            for start in range(0, cut, self.batch_rows):
-                self._write(whole.slice(start, self.batch_rows))
-            self._tables, self._buffered = [whole.slice(cut)], whole.num_rows - cut
-
-    def _write(self, table: pa.Table) -> None:
-        if self._writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(self.path, self.schema)
-        self._writer.write_table(table)
-
-    def _flush(self) -> None:
-        if self._tables:
-            rest = pa.concat_tables(self._tables)
-            self._tables, self._buffered = [], 0
-            if rest.num_rows:
-                self._write(rest)
-        if not self._rows:
-            return
-        # column-wise: Table.from_pylist converts row dicts many times slower (20x on nested lists);
-        # a missing key is null exactly as with from_pylist
-        cols = {name: [r.get(name) for r in self._rows] for name in self.schema.names}
-        self._write(pa.Table.from_pydict(cols, schema=self.schema))
-        self._rows = []
-
-    def close(self) -> None:
-        self._flush()
-        if self._writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(self.schema.empty_table(), self.path)
-        else:
-            self._writer.close()
-
-    def __enter__(self) -> RecordWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class _GcPause:
-    """State of :func:`paused_gc`: rows left before the next safety-net collection (0 = not paused)."""
-
-    every = 0
-    left = 0
-
-    @classmethod
-    def tick(cls) -> None:
-        if cls.every:
-            cls.left -= 1
-            if cls.left <= 0:
-                gc.collect()
-                cls.left = cls.every
-
-
-@contextlib.contextmanager
-def paused_gc(collect_every: int = 50_000) -> Iterator[None]:
-    """Switch the automatic cyclic GC off while a data stage streams rows (usable as a decorator on the
-    stage function), with a full collection after every ``collect_every`` rows written through
-    :class:`RecordWriter` (quarantined rows included) as a safety net.
-
-    Data stages allocate millions of container objects that reference counting alone frees (AST
-    nodes, row dicts and token tuples form no cycles). Yet each young-generation pass scans every
-    container still alive, and ASTs stay alive while they are indexed or cached (the fragment cache),
-    so they were scanned again and again: about 6% of extract's CPU time even with a young-generation
-    threshold of 50,000. The stages' per-row code creates no reference cycles (no recursive closures,
-    no stored exceptions; tested in ``tests/data/test_gc.py``), so memory stays bounded without the
-    automatic GC; the periodic collection bounds anything an unforeseen path leaves behind. The previous
-    GC state is restored on exit, also on error.
-    """
-    was_enabled = gc.isenabled()
-    prev = (_GcPause.every, _GcPause.left)
-    gc.disable()
-    _GcPause.every = _GcPause.left = collect_every
-    try:
-        yield
-    finally:
-        _GcPause.every, _GcPause.left = prev
-        # no full pass on exit: it would scan every live object (the module-level parse caches are
-        # big) to find nothing; any leftovers wait for the next automatic pass
-        if was_enabled:
-            gc.enable()
-
-
-def iter_records(
-    path: Path, batch_rows: int = 1024, columns: list[str] | None = None, shared: Iterable[str] = ()
-) -> Iterator[dict[str, Any]]:
-    """Stream rows of a Parquet file as dicts without loading the whole file.
-
-    ``shared`` string columns are read dictionary-encoded and decoded once per distinct value in a
-    batch: rows with equal values get the same Python string (siblings repeat their whole before file,
-    so this saves a copy per row and lets caches keyed by it hash it once).
-    """
-    share = [c for c in shared if columns is None or c in columns]
-    missing = set(share) - set(pq.read_schema(path).names)
-    if missing:
-        raise ValueError(f"{path}: no column(s) {sorted(missing)} to read as shared")
-    pf = pq.ParquetFile(path, read_dictionary=share or None)
-    for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
-        if not share:
-            yield from batch.to_pylist()
-            continue
-        cols = []
-        for col in batch.columns:
-            if pa.types.is_dictionary(col.type):
-                values = col.dictionary.to_pylist()
-                cols.append([None if i is None else values[i] for i in col.indices.to_pylist()])
-            else:
-                cols.append(col.to_pylist())
-        names = batch.schema.names
-        yield from (dict(zip(names, vals)) for vals in zip(*cols))
-
-
-def read_rows(path: Path, indices: Iterable[int]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(index, row dict) for the given ascending row indices of a Parquet file; only the row groups
-    that hold one are read (e.g. re-fetching the full payload of a few quarantined rows)."""
-    pf = pq.ParquetFile(path)
-    wanted = iter(indices)
-    nxt = next(wanted, None)
-    base, prev = 0, -1
-    for rg in range(pf.num_row_groups):
-        n = pf.metadata.row_group(rg).num_rows
-        local = []
-        while nxt is not None and nxt < base + n:
-            if nxt <= prev:
-                raise ValueError(f"read_rows: indices must be strictly ascending ({nxt} after {prev})")
-            local.append(nxt)
-            prev, nxt = nxt, next(wanted, None)
-        if local:
-            rows = pf.read_row_group(rg).take([i - base for i in local]).to_pylist()
-            yield from zip(local, rows)
-        base += n
-    if nxt is not None:
-        raise IndexError(f"{path}: row {nxt} out of range ({base} rows)")
 
 
 def sha256_file(path: Path) -> str:
@@ -293,54 +137,47 @@ def code_version() -> str:
     return f"{commit or 'nogit'}+src.{src}"
 
 
-def _expand(outputs: Iterable[Path]) -> list[Path]:
-    files: list[Path] = []
-    for o in outputs:
-        o = Path(o)
-        if o.is_dir():
-            files.extend(sorted(p for p in o.rglob("*") if p.is_file() and p.name != "manifest.json"))
-        elif o.exists():
-            files.append(o)
+def write_json(path: Path, data: Any) -> None:
+    """Deterministic JSON (sorted keys, indent 2, trailing newline), written via a temp file + rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=float) + "\n")
+    os.replace(tmp, path)
+
+
+def is_timings_file(path: Path) -> bool:
+    """Whether ``path`` is a stage's untracked timings file (``timings.json``, ``<name>.timings.json``)."""
+    return Path(path).name == "timings.json" or Path(path).name.endswith(".timings.json")
+
+
+def parent_manifest(path: Path) -> Path | None:
+    """The manifest describing an input: the one inside a stage directory (``data/shards``), else the
+    one beside a file or sub-directory (``data/dedup/transitions.parquet``, ``data/shards/test``,
+    ``models/main``); None for inputs no stage wrote."""
+    p = Path(path)
+    for cand in ([p / MANIFEST] if p.is_dir() else []) + [p.parent / MANIFEST]:
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _files(pairs: Iterable[tuple[Path, Path]], base: Path) -> dict[str, dict[str, Any]]:
+    """Manifest entries {path relative to ``base``: sha256, bytes} of (written path, final path) pairs;
+    directories are listed file by file."""
+    out: dict[str, dict[str, Any]] = {}
+    for written, final in pairs:
+        if written.is_dir():
+            subs = sorted(p for p in written.rglob("*") if p.is_file() and p.name != MANIFEST)
+            items = [(p, final / p.relative_to(written)) for p in subs]
+        elif written.exists():
+            items = [(written, final)]
         else:
-            raise FileNotFoundError(f"declared output missing: {o}")
-    return files
-
-
-def write_manifest(
-    out_dir: Path,
-    stage: str,
-    outputs: Iterable[Path],
-    params: dict[str, Any] | None = None,
-    parents: Iterable[Path] = (),
-) -> dict[str, Any]:
-    """Write ``out_dir/manifest.json`` describing ``outputs`` (files or dirs, recursively)."""
-    out_dir = Path(out_dir)
-    base = out_dir.resolve()
-    files = {}
-    for f in _expand(outputs):
-        try:
-            key = f.resolve().relative_to(base).as_posix()
-        except ValueError:
-            key = f.as_posix()
-        files[key] = {"sha256": sha256_file(f), "bytes": f.stat().st_size}
-    parent_info = {}
-    for p in parents:
-        p = Path(p)
-        if not p.exists():
-            raise FileNotFoundError(f"parent manifest missing: {p}")
-        parent_info[p.as_posix()] = sha256_file(p)
-    params = params or {}
-    manifest = {
-        "stage": stage,
-        "files": dict(sorted(files.items())),
-        "parents": parent_info,
-        "params": to_dict(params),
-        "params_hash": params_hash(params),
-        "code_version": code_version(),
-    }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    return manifest
+            raise FileNotFoundError(f"declared output missing: {final}")
+        for w, f in items:
+            key = Path(os.path.relpath(f.resolve(), base.resolve())).as_posix()
+            out[key] = {"sha256": sha256_file(w), "bytes": w.stat().st_size}
+    return dict(sorted(out.items()))
 
 
 def verify_manifest(manifest_path: Path) -> list[str]:
@@ -357,16 +194,138 @@ def verify_manifest(manifest_path: Path) -> list[str]:
     return problems
 
 
-def write_json(path: Path, data: Any) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=float) + "\n")
-    os.replace(tmp, path)
+def _replace(src: Path, dst: Path) -> None:
+    """Rename ``src`` onto ``dst`` (a directory is swapped whole: no stale file of an earlier run stays)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if src.is_dir() and dst.exists():
+        old = dst.with_name(f".{dst.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(dst, old)
+        os.replace(src, dst)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(src, dst)
 
 
-def write_metrics(path: Path, funnel: Funnel, **more: Any) -> dict[str, Any]:
-    """Write the stage's funnel (and any extra metrics) as JSON; raises if the funnel doesn't add up."""
-    data = {**funnel.as_dict(), **more}
-    write_json(path, data)
-    return data
+class Stage:
+    """One run of one pipeline stage, as a context manager (see the module docstring)::
+
+        with Stage("dedup", out_dir, params={"dedup": cfg}, parents=[input_path]) as st:
+            quarantine = st.quarantine()               # counted in st.funnel
+            path = st.output("transitions.parquet")    # write here; renamed to out_dir/... at the end
+            st.funnel.keep()
+            st.metrics["per_split"] = {...}            # beside the funnel in metrics.json
+            st.timings["featurize_seconds"] = 1.2      # into timings.json (not tracked)
+        return st.result                               # the metrics written
+
+    Paths: a ``str`` is a name inside ``out_dir``, a ``Path`` is taken as given (outputs of one stage
+    may live in several places: train's models and ``metrics/train.json``). ``metrics``, ``manifest``
+    and ``timings`` name the bookkeeping files (``metrics=None``: no metrics file); ``funnel=False`` for
+    stages whose metrics are not a row funnel (train, report, secret-scan). ``adopt`` lists an output
+    the stage writes atomically itself (resumable checkpoints).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        out_dir: Path,
+        params: Mapping[str, Any] | None = None,
+        parents: Iterable[Path] = (),
+        *,
+        metrics: str | Path | None = "metrics.json",
+        manifest: str | Path = MANIFEST,
+        timings: str | Path = "timings.json",
+        funnel: bool = True,
+    ):
+        self.name = name
+        self.out_dir = Path(out_dir)
+        self.params = dict(params or {})
+        self.parents = sorted({m for m in map(parent_manifest, parents) if m is not None})
+        self.metrics_path = None if metrics is None else self._where(metrics)
+        self.manifest_path = self._where(manifest)
+        self.timings_path = self._where(timings)
+        self.funnel = Funnel(name)
+        self.use_funnel = funnel
+        self.metrics: dict[str, Any] = {}
+        self.timings: dict[str, Any] = {}
+        self.result: dict[str, Any] = {}
+        self.staging = self.out_dir.parent / f".{self.out_dir.name}.stage-tmp"
+        self._outputs: dict[Path, Path] = {}  # final path -> staged path (or itself when adopted)
+        self._writers: list[QuarantineWriter] = []
+        self._t0 = 0.0
+
+    def _where(self, target: str | Path) -> Path:
+        return target if isinstance(target, Path) else self.out_dir / target
+
+    def __enter__(self) -> Stage:
+        shutil.rmtree(self.staging, ignore_errors=True)  # leftovers of a killed run
+        self.staging.mkdir(parents=True)
+        self._t0 = time.perf_counter()
+        return self
+
+    def _staged(self, final: Path) -> Path:
+        try:
+            rel = final.resolve().relative_to(self.out_dir.resolve())
+        except ValueError:
+            rel = Path("_elsewhere", str(len(self._outputs)), final.name)
+        return self.staging / rel
+
+    def output(self, target: str | Path) -> Path:
+        """Staged path for an output (a file, or a directory the stage creates there)."""
+        final = self._where(target)
+        staged = self._outputs.get(final) or self._staged(final)
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        self._outputs[final] = staged
+        return staged
+
+    def adopt(self, path: Path) -> None:
+        """List an output the stage has written in place (atomically, by itself) in the manifest."""
+        self._outputs[Path(path)] = Path(path)
+
+    def scratch(self, name: str) -> Path:
+        """A temporary file in the staging directory, removed with it (never an output)."""
+        return self.staging / "_scratch" / name
+
+    def quarantine(self, name: str = "quarantine.parquet") -> QuarantineWriter:
+        """The stage's quarantine writer (an output; rows counted as dropped in ``funnel``)."""
+        w = QuarantineWriter(self.output(name), self.name, self.funnel)
+        self._writers.append(w)
+        return w
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if exc_type is None:
+                self._commit()
+        finally:
+            shutil.rmtree(self.staging, ignore_errors=True)
+
+    def _commit(self) -> None:
+        for w in self._writers:
+            w.close()
+        seconds = time.perf_counter() - self._t0
+        self.timings.setdefault("seconds", round(seconds, 3))
+        if self.use_funnel and seconds > 0:
+            self.timings.setdefault("rows_per_s", round(self.funnel.n_in / seconds, 1))
+        files = [(staged, final) for final, staged in self._outputs.items()]
+        if self.metrics_path is not None:
+            self.result = {**self.funnel.as_dict(), **self.metrics} if self.use_funnel else dict(self.metrics)
+            staged = self._staged(self.metrics_path)
+            write_json(staged, self.result)
+            files.append((staged, self.metrics_path))
+        manifest = {
+            "stage": self.name,
+            "files": _files(files, self.manifest_path.parent),
+            "parents": {p.as_posix(): sha256_file(p) for p in self.parents},
+            "params": to_dict(self.params),
+            "params_hash": params_hash(self.params),
+            "code_version": code_version(),
+        }
+        staged_manifest = self._staged(self.manifest_path)
+        write_json(staged_manifest, manifest)
+        for staged, final in files:
+            if staged != final:
+                _replace(staged, final)
+        write_json(self.timings_path, {"stage": self.name, **self.timings})
+        _replace(staged_manifest, self.manifest_path)

@@ -5,20 +5,18 @@ from pathlib import Path
 import click
 
 from codelewm.eval.run import run_evaluate
-from pipeline._common import load, params_option
+from pipeline._common import load, out_option, params_option, path_option
 
 
 @click.command()
 @params_option
-@click.option("--model", "model_dir", type=click.Path(path_type=Path), required=True)
-@click.option(
-    "--control", "control_dir", type=click.Path(path_type=Path), required=True, help="The trained no-action model."
-)
-@click.option("--lm", "lm_dir", type=click.Path(path_type=Path), required=True, help="The naturalness LM.")
-@click.option("--shards", "shards_dir", type=click.Path(path_type=Path), required=True)
-@click.option("--index", "index_dir", type=click.Path(path_type=Path), required=True)
-@click.option("--downstream", "downstream_dir", type=click.Path(path_type=Path), required=True)
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True)
+@path_option("--model", "model_dir", help="The trained main model.")
+@path_option("--control", "control_dir", help="The trained no-action model.")
+@path_option("--lm", "lm_dir", help="The naturalness language model (lm stage).")
+@path_option("--shards", "shards_dir")
+@path_option("--index", "index_dir")
+@path_option("--downstream", "downstream_dir")
+@out_option
 def main(
     params_path: Path,
     model_dir: Path,

@@ -1,21 +1,9 @@
 """DVC stage extract: CodeState + EditAction views, tokenizer trained on the train split, token ids."""
 
-from pathlib import Path
-
-import click
-
 from codelewm.data.extract import run_extract
-from pipeline._common import load, params_option
+from pipeline._common import io_stage
 
-
-@click.command()
-@params_option
-@click.option("--input", "input_path", type=click.Path(path_type=Path), required=True)
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True)
-def main(params_path: Path, input_path: Path, out_dir: Path) -> None:
-    p = load(params_path)
-    run_extract(p.extract, input_path, out_dir)
-
+main = io_stage(run_extract, "extract", __doc__)
 
 if __name__ == "__main__":
     main()

@@ -1,21 +1,9 @@
 """DVC stage license-gate: keep rows whose SPDX licence is allow-listed, quarantine the rest."""
 
-from pathlib import Path
-
-import click
-
 from codelewm.data.license import run_license_gate
-from pipeline._common import load, params_option
+from pipeline._common import io_stage
 
-
-@click.command()
-@params_option
-@click.option("--input", "input_path", type=click.Path(path_type=Path), required=True)
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True)
-def main(params_path: Path, input_path: Path, out_dir: Path) -> None:
-    p = load(params_path)
-    run_license_gate(p.license, input_path, out_dir)
-
+main = io_stage(run_license_gate, "license", __doc__)
 
 if __name__ == "__main__":
     main()

@@ -5,23 +5,16 @@ from pathlib import Path
 import click
 
 from codelewm.report.render import run_report
-from pipeline._common import load, params_option
+from pipeline._common import load, out_option, params_option, path_option
 
 
 @click.command()
 @params_option
-@click.option(
-    "--metrics-dir",
-    "metrics_dirs",
-    type=click.Path(path_type=Path),
-    multiple=True,
-    required=True,
-    help="Stage dirs holding metrics.json.",
-)
-@click.option("--train-metrics", "train_metrics", type=click.Path(path_type=Path), required=True)
-@click.option("--live-dir", "live_dir", type=click.Path(path_type=Path), required=True)
-@click.option("--eval", "eval_dir", type=click.Path(path_type=Path), required=True)
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True)
+@path_option("--metrics-dir", "metrics_dirs", help="Stage dirs holding metrics.json.", multiple=True)
+@path_option("--train-metrics", "train_metrics")
+@path_option("--live-dir", "live_dir")
+@path_option("--eval", "eval_dir")
+@out_option
 def main(
     params_path: Path,
     metrics_dirs: tuple[Path, ...],

@@ -5,22 +5,16 @@ from pathlib import Path
 import click
 
 from codelewm.train.run import run_train
-from pipeline._common import load, params_option
+from pipeline._common import load, params_option, path_option
 
 
 @click.command()
 @params_option
-@click.option("--shards", "shards_dir", type=click.Path(path_type=Path), required=True)
-@click.option("--tokenizer", "tokenizer_path", type=click.Path(path_type=Path), required=True)
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="models dir: main/ and control/ checkpoints.",
-)
-@click.option("--metrics", "metrics_path", type=click.Path(path_type=Path), required=True)
-@click.option("--live-dir", "live_dir", type=click.Path(path_type=Path), required=True, help="DVCLive dir for curves.")
+@path_option("--shards", "shards_dir")
+@path_option("--tokenizer", "tokenizer_path")
+@path_option("--out", "out_dir", help="models dir: main/ and control/ checkpoints.")
+@path_option("--metrics", "metrics_path")
+@path_option("--live-dir", "live_dir", help="DVCLive dir for curves.")
 def main(
     params_path: Path, shards_dir: Path, tokenizer_path: Path, out_dir: Path, metrics_path: Path, live_dir: Path
 ) -> None:

@@ -1,6 +1,6 @@
 from click.testing import CliRunner
 
-from codelewm.bench import AREAS, main
+from bench.cli import AREAS, main
 
 
 def test_every_area_benchmark_is_wired() -> None:

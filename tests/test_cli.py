@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from codelewm.cli import main
-from codelewm.eval.synthetic import build_world
+from tests.fixtures.world import build_world
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,8 @@ import difflib
 
 import pytest
 
-from codelewm.eval.synthetic import build_world
 from codelewm.score import CandidateError, InputError, ModelLoadError, Scorer
+from tests.fixtures.world import build_world
 
 
 @pytest.fixture(scope="module")

@@ -1,151 +1,110 @@
-import gc
+"""Stage scaffold: funnel, quarantine, staged outputs, metrics vs timings, manifests, parents."""
+
 import json
-import weakref
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from codelewm.records import QUARANTINE_SCHEMA, TRANSITION_SCHEMA, stable_id
+from codelewm.records import TRANSITION_SCHEMA
+from codelewm.rowio import RecordWriter
 from codelewm.stageio import (
     AccountingError,
     Funnel,
     QuarantineWriter,
-    RecordWriter,
-    iter_records,
-    paused_gc,
-    read_rows,
+    Stage,
+    parent_manifest,
     verify_manifest,
-    write_manifest,
-    write_metrics,
 )
 
 
-def _row(i: int) -> dict:
-    return {
-        "id": stable_id("t", str(i)),
-        "source": "synthetic",
-        "repo": "r",
-        "path": "a.py",
-        "symbol": "f",
-        "license": "MIT",
-        "instruction": "do it",
-        "op": "rename_variable",
-        "family": "edit",
-        "instruction_kind": "literal",
-        "before_file": "def f():\n    return 1\n",
-        "before_index": "",
-        "after_file": "def f():\n    return 2\n",
-        "before_key": "k",
-        "meta": "{}",
-        "split": "",
-    }
+def test_stage_writes_funnel_metrics_timings_and_manifest(tmp_path: Path) -> None:
+    up = tmp_path / "up"
+    with Stage("up", up) as st:
+        st.output("rows.txt").write_text("r")
+        st.funnel.keep(2)
+    out = tmp_path / "out"
+    with Stage("s", out, params={"s": {"x": 1}}, parents=[up / "rows.txt"]) as st:
+        st.output("a.txt").write_text("hello")
+        sub = st.output("sub")
+        sub.mkdir()
+        (sub / "b.bin").write_bytes(b"\x00\x01")
+        with st.quarantine() as q:
+            q.add("x", "bad", "detail", "src", b"payload")
+        st.funnel.keep(3)
+        st.metrics["extra_metric"] = 1.5
+        st.timings["work_seconds"] = 0.25
+        assert not (out / "a.txt").exists()  # nothing in place before the end
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics == st.result
+    assert metrics["in"] == 4 and metrics["kept"] == 3 and metrics["dropped"] == {"bad": 1}
+    assert metrics["extra_metric"] == 1.5 and "seconds" not in json.dumps(metrics)
+    timings = json.loads((out / "timings.json").read_text())
+    assert timings["work_seconds"] == 0.25 and timings["seconds"] >= 0 and "rows_per_s" in timings
+    m = json.loads((out / "manifest.json").read_text())
+    assert set(m["files"]) == {"a.txt", "sub/b.bin", "quarantine.parquet", "metrics.json"}  # never timings
+    assert m["files"]["a.txt"]["bytes"] == 5 and len(m["params_hash"]) == 64 and m["params"] == {"s": {"x": 1}}
+    assert list(m["parents"]) == [(up / "manifest.json").as_posix()]
+    assert verify_manifest(out / "manifest.json") == []
+    (out / "a.txt").write_text("changed")
+    assert verify_manifest(out / "manifest.json") == ["changed: a.txt"]
+    assert not list(tmp_path.glob(".*stage-tmp"))
 
 
-def test_funnel_identity_and_metrics(tmp_path: Path) -> None:
-    f = Funnel("s")
-    f.keep(3)
-    f.drop("bad", 2)
-    data = write_metrics(tmp_path / "m.json", f, extra_metric=1.5)
-    assert data["in"] == 5 and data["kept"] == 3 and data["dropped"] == {"bad": 2}
-    assert json.loads((tmp_path / "m.json").read_text())["extra_metric"] == 1.5
-    f.n_in += 1  # a row that was neither kept nor dropped
-    with pytest.raises(AccountingError):
-        f.as_dict()
+def test_failed_stage_leaves_previous_outputs_untouched(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with Stage("s", out) as st:
+        st.output("a.txt").write_text("v1")
+        st.funnel.keep()
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(RuntimeError, match="boom"):
+        with Stage("s", out) as st:
+            st.output("a.txt").write_text("half-writ")
+            raise RuntimeError("boom")
+    with pytest.raises(AccountingError):  # a funnel that does not add up fails the stage the same way
+        with Stage("s", out) as st:
+            st.output("a.txt").write_text("v2")
+            st.funnel.n_in += 1
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not list(tmp_path.glob(".*stage-tmp"))
 
 
-def test_writers_stream_and_quarantine_counts(tmp_path: Path) -> None:
-    funnel = Funnel("s")
-    with RecordWriter(tmp_path / "t.parquet", TRANSITION_SCHEMA, batch_rows=2) as w:
-        for i in range(5):
-            w.write(_row(i))
-            funnel.keep()
-    with QuarantineWriter(tmp_path / "q.parquet", "s", funnel) as q:
-        q.add("x", "non_utf8", "bad bytes", "hf", b"\xff\xfe")
-    assert pq.read_table(tmp_path / "t.parquet").num_rows == 5
-    qt = pq.read_table(tmp_path / "q.parquet")
-    assert qt.schema.equals(QUARANTINE_SCHEMA) and qt.column("payload")[0].as_py() == b"\xff\xfe"
-    assert [r["id"] for r in iter_records(tmp_path / "t.parquet", batch_rows=2)] == [_row(i)["id"] for i in range(5)]
-    assert funnel.as_dict()["in"] == 6
+def test_stage_outputs_elsewhere_adopted_and_without_funnel(tmp_path: Path) -> None:
+    models, metrics = tmp_path / "models", tmp_path / "metrics" / "train.json"
+    (models / "main").mkdir(parents=True)
+    (models / "main" / "w.bin").write_bytes(b"w")
+    with Stage("train", models, metrics=metrics, timings=metrics.with_name("train.timings.json"), funnel=False) as st:
+        st.adopt(models / "main")
+        curves = st.output(tmp_path / "live" / "plots")
+        curves.mkdir()
+        (curves / "loss.tsv").write_text("step\tloss\n")
+        st.metrics["main"] = {"loss": 1.0}
+    assert json.loads(metrics.read_text()) == {"main": {"loss": 1.0}}
+    assert (tmp_path / "live" / "plots" / "loss.tsv").is_file() and metrics.with_name("train.timings.json").is_file()
+    m = json.loads((models / "manifest.json").read_text())
+    assert set(m["files"]) == {"main/w.bin", "../live/plots/loss.tsv", "../metrics/train.json"}
+    assert verify_manifest(models / "manifest.json") == []
 
 
-def test_write_table_cuts_the_same_row_groups_as_write(tmp_path: Path) -> None:
-    rows = [_row(i) for i in range(7)]
-    with RecordWriter(tmp_path / "rows.parquet", TRANSITION_SCHEMA, batch_rows=3) as w:
-        for r in rows:
-            w.write(r)
-    with RecordWriter(tmp_path / "arrow.parquet", TRANSITION_SCHEMA, batch_rows=3) as w:
-        for chunk in (rows[:1], rows[1:5], [], rows[5:]):  # uneven pieces, one empty
-            w.write_table(pa.Table.from_pylist(chunk, schema=TRANSITION_SCHEMA))
-        assert w.count == 7
-    a, b = pq.ParquetFile(tmp_path / "rows.parquet"), pq.ParquetFile(tmp_path / "arrow.parquet")
-    assert [a.metadata.row_group(i).num_rows for i in range(a.num_row_groups)] == [3, 3, 1]
-    assert [b.metadata.row_group(i).num_rows for i in range(b.num_row_groups)] == [3, 3, 1]
-    assert (tmp_path / "rows.parquet").read_bytes() == (tmp_path / "arrow.parquet").read_bytes()
-    with RecordWriter(tmp_path / "mixed.parquet", TRANSITION_SCHEMA) as w:
-        w.write(rows[0])
-        with pytest.raises(RuntimeError, match="write_table after write"):
-            w.write_table(pa.Table.from_pylist(rows[1:], schema=TRANSITION_SCHEMA))
+def test_rerun_replaces_a_directory_output_whole(tmp_path: Path) -> None:
+    for names in (["p1", "p2"], ["p1"]):
+        with Stage("s", tmp_path / "out", metrics=None, funnel=False) as st:
+            d = st.output("shards")
+            d.mkdir()
+            for n in names:
+                (d / n).write_text(n)
+    assert sorted(p.name for p in (tmp_path / "out" / "shards").iterdir()) == ["p1"]  # no stale shard
 
 
-def test_read_rows_by_index_across_row_groups(tmp_path: Path) -> None:
-    with RecordWriter(tmp_path / "t.parquet", TRANSITION_SCHEMA, batch_rows=2) as w:  # 4 row groups
-        for i in range(7):
-            w.write(_row(i))
-    got = list(read_rows(tmp_path / "t.parquet", [0, 3, 4, 6]))
-    assert [(i, r["id"]) for i, r in got] == [(i, _row(i)["id"]) for i in (0, 3, 4, 6)]
-    assert got[1][1] == _row(3)  # the full row, every column
-    assert list(read_rows(tmp_path / "t.parquet", [])) == []
-    with pytest.raises(IndexError):
-        list(read_rows(tmp_path / "t.parquet", [6, 7]))
-    with pytest.raises(ValueError, match="ascending"):
-        list(read_rows(tmp_path / "t.parquet", [3, 1]))
-
-
-def test_record_writer_missing_key_is_null(tmp_path: Path) -> None:
-    schema = pa.schema([("a", pa.string()), ("b", pa.list_(pa.string()))])
-    with RecordWriter(tmp_path / "t.parquet", schema) as w:
-        w.write({"a": "x", "b": ["1", "2"]})
-        w.write({"a": "y"})
-    assert pq.read_table(tmp_path / "t.parquet").to_pylist() == [{"a": "x", "b": ["1", "2"]}, {"a": "y", "b": None}]
-
-
-def test_paused_gc_disables_collects_periodically_and_restores(tmp_path: Path) -> None:
-    class Node:
-        pass
-
-    def cycle() -> weakref.ref:
-        n = Node()
-        n.self = n  # type: ignore[attr-defined]  # garbage only the cyclic GC frees
-        return weakref.ref(n)
-
-    assert gc.isenabled()
-    schema = pa.schema([("a", pa.string())])
-
-    @paused_gc(collect_every=3)
-    def stage() -> None:
-        assert not gc.isenabled()
-        ref = cycle()
-        with RecordWriter(tmp_path / "t.parquet", schema) as w:
-            w.write({"a": "1"})
-            w.write({"a": "2"})
-            assert ref() is not None  # no automatic collection while paused
-            w.write({"a": "3"})  # the third row triggers the safety-net collection
-            assert ref() is None
-
-    stage()
-    assert gc.isenabled()
-    with pytest.raises(RuntimeError), paused_gc():
-        raise RuntimeError("boom")
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with paused_gc():
-            pass
-        assert not gc.isenabled()  # a GC that was off stays off
-    finally:
-        gc.enable()
+def test_parent_manifest_lookup(tmp_path: Path) -> None:
+    (tmp_path / "shards" / "test").mkdir(parents=True)
+    (tmp_path / "shards" / "manifest.json").write_text("{}")
+    (tmp_path / "shards" / "x.parquet").write_text("")
+    want = tmp_path / "shards" / "manifest.json"
+    assert parent_manifest(tmp_path / "shards") == want  # a stage dir
+    assert parent_manifest(tmp_path / "shards" / "test") == want  # a sub-directory of one
+    assert parent_manifest(tmp_path / "shards" / "x.parquet") == want  # a file in one
+    assert parent_manifest(tmp_path / "elsewhere.json") is None
 
 
 def test_empty_writers_still_write_files(tmp_path: Path) -> None:
@@ -153,34 +112,3 @@ def test_empty_writers_still_write_files(tmp_path: Path) -> None:
     QuarantineWriter(tmp_path / "q.parquet", "s", Funnel("s")).close()
     assert pq.read_table(tmp_path / "t.parquet").num_rows == 0
     assert pq.read_table(tmp_path / "q.parquet").num_rows == 0
-
-
-def test_manifest_records_checksums_and_detects_changes(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    (out / "sub").mkdir(parents=True)
-    (out / "a.txt").write_text("hello")
-    (out / "sub" / "b.bin").write_bytes(b"\x00\x01")
-    parent = tmp_path / "parent.json"
-    parent.write_text("{}")
-    m = write_manifest(out, "s", [out], params={"x": 1}, parents=[parent])
-    assert set(m["files"]) == {"a.txt", "sub/b.bin"}
-    assert m["files"]["a.txt"]["bytes"] == 5 and len(m["params_hash"]) == 64
-    assert verify_manifest(out / "manifest.json") == []
-    (out / "a.txt").write_text("changed")
-    assert verify_manifest(out / "manifest.json") == ["changed: a.txt"]
-    with pytest.raises(FileNotFoundError):
-        write_manifest(out, "s", [out / "missing"])
-
-
-def test_iter_records_shared_columns_decode_each_value_once(tmp_path: Path) -> None:
-    rows = [
-        {"k": k, "file": f, "n": i}
-        for i, (k, f) in enumerate([("a", "x" * 50), ("b", None), ("c", "x" * 50), ("d", "y")])
-    ]
-    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "t.parquet")
-    got = list(iter_records(tmp_path / "t.parquet", batch_rows=3, shared=["file"]))
-    assert got == rows
-    assert got[0]["file"] is got[2]["file"]  # one string per distinct value in a batch
-    assert list(iter_records(tmp_path / "t.parquet", columns=["k"], shared=["file"])) == [{"k": r["k"]} for r in rows]
-    with pytest.raises(ValueError, match="absent"):
-        next(iter_records(tmp_path / "t.parquet", shared=["absent"]))

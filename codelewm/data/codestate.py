@@ -19,231 +19,51 @@ Context priority under ``max_context_lines``: class headers (always; the symbol 
 them), then sibling signatures, then imports. Extract lowers the budget further when the token limit
 needs it; the symbol itself is never cut.
 
-Per-file ``ast`` parsing dominates cost, so module indexes are cached (siblings and symbols of one file
-share a before-file), and the after-symbol is located by a checked fast path when the edit lies inside
-the symbol's span (see :func:`edited_symbol_sources`).
-
-Parse once per data path: ingest parses every before file anyway (to pick symbols, or to find the
-changed ones), so it stores the file's :class:`ModuleIndex` in the row's ``before_index`` column
-(:func:`serialize_index`); dedup and extract hand that to :func:`index_module`, which uses it instead
-of parsing again when its format version and the sha256 of the file it was made from match, and parses
-otherwise (an index is only ever a cache of ``index_tree(ast.parse(src), src)``, never trusted over the
-file). :data:`INDEX_COUNTS` counts which way each index was obtained, for the stages' metrics.
+Per-file ``ast`` parsing dominates cost, so module indexes (:mod:`codelewm.data.modindex`) and
+whole-file before-states are cached by an :class:`Indexer` (siblings and symbols of one file share a
+before-file), and the after-symbol is located by a checked fast path when the edit lies inside the
+symbol's span (see :func:`edited_symbol_sources`). An ``Indexer`` is an explicit object, made by
+whoever runs a pass (one per stage run, one per featurizer) and passed where needed; it also counts
+how each index was obtained (serialized upstream, parsed here, or a serialized one rejected) for the
+stages' metrics. Nothing here is module-level mutable state.
 """
 
 from __future__ import annotations
 
 import ast
-import difflib
-import functools
-import hashlib
-import itertools
-import json
 from collections import Counter, OrderedDict
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from codelewm.config import ExtractConfig
+from codelewm.data.modindex import ModuleIndex, Symbol, deserialize_index, index_tree
 from codelewm.data.normalize import (  # re-exported: ExtractError is part of this module's interface
     ExtractError,
-    indent_of,
-    parse_source,
+    changed_line_count,
     fragment_text,
+    indent_of,
     normalize,
     parse_fragment,
+    parse_source,
     reindent,
 )
 
 __all__ = [
     "CodeState",
     "ExtractError",
-    "ModuleIndex",
-    "Symbol",
+    "Indexer",
     "build_state",
     "code_state",
     "edited_symbol_sources",
-    "file_state",
     "find_changed_symbol",
     "fragment_text",
-    "INDEX_COUNTS",
-    "clear_caches",
-    "index_counts_since",
-    "index_module",
-    "index_json",
-    "index_tree",
     "normalize",
-    "serialize_index",
     "parse_fragment",
     "symbol_source",
 ]
 
-
-@dataclass(frozen=True)
-class Symbol:
-    qualname: str
-    kind: str  # function | class
-    start: int  # 1-based first line (first decorator included)
-    end: int  # 1-based last line, inclusive
-    depth: int  # number of enclosing classes
-    parent: str  # qualname of the enclosing class, "" for module level
-    signature: str  # one-line stub used when this symbol is a sibling
-    header: str  # class header line ("class A(B):"), "" for functions
-
-
-@dataclass(frozen=True)
-class ModuleIndex:
-    lines: tuple[str, ...]  # source lines with line endings
-    line_offsets: tuple[int, ...]  # char offset of each line start (len(lines) + 1 entries)
-    imports: tuple[str, ...]
-    symbols: dict[str, Symbol]
-    children: dict[str, tuple[str, ...]]  # parent qualname -> member qualnames in source order
-
-
-def _signature(node: ast.AST) -> tuple[str, str]:
-    if isinstance(node, ast.ClassDef):
-        args = [ast.unparse(b) for b in node.bases] + [ast.unparse(k) for k in node.keywords]
-        header = f"class {node.name}({', '.join(args)}):" if args else f"class {node.name}:"
-        return header + " ...", header
-    assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-    prefix = "async def" if isinstance(node, ast.AsyncFunctionDef) else "def"
-    ret = f" -> {ast.unparse(node.returns)}" if node.returns is not None else ""
-    return f"{prefix} {node.name}({ast.unparse(node.args)}){ret}: ...", ""
-
-
-def _index_members(
-    body: list[ast.stmt], parent: str, depth: int, symbols: dict[str, Symbol], children: dict[str, tuple[str, ...]]
-) -> None:
-    """Record the functions/classes of ``body`` (recursing into classes). Module-level, not a recursive
-    closure: that would be a reference cycle per call, and extract runs with the cyclic GC paused."""
-    members = []
-    for n in body:
-        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            continue
-        q = f"{parent}.{n.name}" if parent else n.name
-        start = min([n.lineno] + [d.lineno for d in n.decorator_list])
-        sig, header = _signature(n)
-        kind = "class" if isinstance(n, ast.ClassDef) else "function"
-        symbols[q] = Symbol(q, kind, start, n.end_lineno or n.lineno, depth, parent, sig, header)
-        members.append(q)
-        if isinstance(n, ast.ClassDef):
-            _index_members(n.body, q, depth + 1, symbols, children)
-    children[parent] = tuple(members)
-
-
-def _with_lines(
-    src: str, imports: tuple[str, ...], symbols: dict[str, Symbol], children: dict[str, tuple[str, ...]]
-) -> ModuleIndex:
-    """Complete an index from its parsed part with the source lines and their offsets."""
-    lines = tuple(src.splitlines(keepends=True))
-    offsets = tuple(itertools.accumulate((len(x) for x in lines), initial=0))
-    return ModuleIndex(lines, offsets, imports, symbols, children)
-
-
-def index_tree(tree: ast.Module, src: str) -> ModuleIndex:
-    """Index top-level imports, functions, classes and (nested) class members of ``src`` parsed as
-    ``tree`` (``ast.parse(src)``: a caller that parsed the file already need not parse it again)."""
-    symbols: dict[str, Symbol] = {}
-    children: dict[str, tuple[str, ...]] = {}
-    try:  # ast.unparse recurses in Python: a pathological signature can exhaust the stack
-        imports = tuple(ast.unparse(n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom)))
-        _index_members(tree.body, "", 0, symbols, children)
-    except (RecursionError, ValueError) as e:
-        detail = f"{type(e).__name__} while indexing"
-    else:
-        return _with_lines(src, imports, symbols, children)
-    raise ExtractError("unparsable", detail)  # outside the handler: no traceback cycle (see parse_source)
-
-
-_SYMBOL_FIELDS = tuple(f.name for f in fields(Symbol))
-INDEX_FORMAT = 1  # bump when ModuleIndex or Symbol changes: older serialized indexes are then re-parsed
-INDEX_COUNTS: Counter[str] = Counter()  # supplied | parsed | rejected (a supplied index that did not match)
-_INDEX_CACHE: OrderedDict[str, ModuleIndex] = OrderedDict()  # LRU by source text
-_INDEX_CACHE_SIZE = 256
-
-
-def _digest(src: str) -> str:
-    return hashlib.sha256(src.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def serialize_index(idx: ModuleIndex, src: str) -> str:
-    """JSON form of ``idx`` (the index of ``src``) for the ``before_index`` column: format version,
-    sha256 of ``src``, imports, symbols and members (as indexed: a redefined name is listed at each
-    definition); lines and offsets are re-derived from the file."""
-    doc = {
-        "format": INDEX_FORMAT,
-        "sha256": _digest(src),
-        "imports": idx.imports,
-        "symbols": [[getattr(s, f) for f in _SYMBOL_FIELDS] for s in idx.symbols.values()],
-        "children": idx.children,
-    }
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
-
-
-def index_json(tree: ast.Module, src: str) -> str:
-    """``serialize_index(index_tree(tree, src), src)`` for a source that has parsed ``src`` as ``tree``,
-    or "" when the tree cannot be indexed (then dedup and extract parse the file themselves and
-    quarantine the row with their own reason)."""
-    try:
-        return serialize_index(index_tree(tree, src), src)
-    except ExtractError:
-        return ""
-
-
-_SYMBOL_TYPES = (str, str, int, int, int, str, str, str)  # Symbol's field types, in order
-
-
-def _deserialize_index(blob: str, src: str) -> ModuleIndex | None:
-    """The index in ``blob`` if it was made by this format from exactly ``src`` and is well-formed,
-    else None."""
-    try:
-        doc = json.loads(blob)
-        if doc["format"] != INDEX_FORMAT or doc["sha256"] != _digest(src):
-            return None
-        rows = doc["symbols"]
-        if not all(len(r) == len(_SYMBOL_TYPES) and all(map(isinstance, r, _SYMBOL_TYPES)) for r in rows):
-            return None
-        symbols = {r[0]: Symbol(*r) for r in rows}
-        children = {p: tuple(m) for p, m in doc["children"].items()}
-        imports = tuple(doc["imports"])
-        if not all(isinstance(x, str) for x in (*imports, *(q for m in children.values() for q in m))):
-            return None
-        return _with_lines(src, imports, symbols, children)
-    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
-        return None
-
-
-def index_module(src: str, serialized: str = "") -> ModuleIndex:
-    """Index of module ``src`` (see :func:`index_tree`), cached by source text. ``serialized`` is an
-    index made upstream by :func:`serialize_index`; it is used instead of parsing when it matches
-    ``src`` (format and sha256), otherwise ``src`` is parsed. Raises ExtractError if it does not parse."""
-    idx = _INDEX_CACHE.get(src)
-    if idx is not None:
-        _INDEX_CACHE.move_to_end(src)
-        return idx
-    idx = _deserialize_index(serialized, src) if serialized else None
-    if idx is not None:
-        INDEX_COUNTS["supplied"] += 1
-    else:
-        if serialized:
-            INDEX_COUNTS["rejected"] += 1
-        idx = index_tree(parse_source(src), src)
-        INDEX_COUNTS["parsed"] += 1
-    _INDEX_CACHE[src] = idx
-    if len(_INDEX_CACHE) > _INDEX_CACHE_SIZE:
-        _INDEX_CACHE.popitem(last=False)
-    return idx
-
-
-def index_counts_since(snapshot: Counter[str]) -> dict[str, int]:
-    """How module indexes were obtained since ``snapshot`` (a copy of :data:`INDEX_COUNTS`), for a
-    stage's metrics: ``supplied`` by ingest, ``parsed`` here, ``rejected`` (supplied but not matching
-    the file, so parsed). Cache hits count nothing: each distinct file is counted once per cache life."""
-    return {k: INDEX_COUNTS[k] - snapshot[k] for k in ("supplied", "parsed", "rejected")}
-
-
-def clear_caches() -> None:
-    """Empty the module-index and before-state caches (benchmarks and tests start cold with it)."""
-    _INDEX_CACHE.clear()
-    file_state.cache_clear()
+INDEX_CACHE_SIZE = 256  # module indexes kept (LRU by source text)
+STATE_CACHE_SIZE = 1024  # whole-file before-states kept (LRU by (file, symbol))
+COUNT_KEYS = ("supplied", "parsed", "rejected")
 
 
 def _lookup(idx: ModuleIndex, symbol: str) -> Symbol:
@@ -299,16 +119,64 @@ def build_state(idx: ModuleIndex, symbol: str, raw_source: str | None = None) ->
     return CodeState(idx.imports, headers, siblings, body)
 
 
-@functools.lru_cache(maxsize=1024)
-def file_state(file_src: str, symbol: str) -> CodeState:
-    """:func:`build_state` of ``symbol`` in a whole file, cached (siblings share their before-state;
-    a CodeState is immutable)."""
-    return build_state(index_module(file_src), symbol)
+class Indexer:
+    """Module indexes and whole-file CodeStates of one pass, cached by source text, with counts.
+
+    ``counts``: ``supplied`` (a serialized index from ingest was used), ``parsed`` (parsed here),
+    ``rejected`` (a serialized index did not match its file, so it was parsed). Cache hits count
+    nothing: each distinct file is counted once per cache life.
+    """
+
+    def __init__(self, index_cache: int = INDEX_CACHE_SIZE, state_cache: int = STATE_CACHE_SIZE):
+        self.counts: Counter[str] = Counter()
+        self._indexes: OrderedDict[str, ModuleIndex] = OrderedDict()
+        self._states: OrderedDict[tuple[str, str], CodeState] = OrderedDict()
+        self._index_cache, self._state_cache = index_cache, state_cache
+
+    def index(self, src: str, serialized: str = "") -> ModuleIndex:
+        """Index of module ``src`` (see :func:`~codelewm.data.modindex.index_tree`). ``serialized`` is
+        an index made upstream by ``serialize_index``; it is used instead of parsing when it matches
+        ``src`` (format and sha256), otherwise ``src`` is parsed. Raises ExtractError if it does not
+        parse."""
+        idx = self._indexes.get(src)
+        if idx is not None:
+            self._indexes.move_to_end(src)
+            return idx
+        idx = deserialize_index(serialized, src) if serialized else None
+        if idx is not None:
+            self.counts["supplied"] += 1
+        else:
+            if serialized:
+                self.counts["rejected"] += 1
+            idx = index_tree(parse_source(src), src)
+            self.counts["parsed"] += 1
+        self._indexes[src] = idx
+        if len(self._indexes) > self._index_cache:
+            self._indexes.popitem(last=False)
+        return idx
+
+    def file_state(self, file_src: str, symbol: str) -> CodeState:
+        """:func:`build_state` of ``symbol`` in a whole file, cached (siblings share their before-state;
+        a CodeState is immutable). A failure (ExtractError) is not cached."""
+        key = (file_src, symbol)
+        st = self._states.get(key)
+        if st is not None:
+            self._states.move_to_end(key)
+            return st
+        st = build_state(self.index(file_src), symbol)
+        self._states[key] = st
+        if len(self._states) > self._state_cache:
+            self._states.popitem(last=False)
+        return st
+
+    def counts_dict(self) -> dict[str, int]:
+        """How module indexes were obtained so far, for a stage's metrics (every key present)."""
+        return {k: self.counts[k] for k in COUNT_KEYS}
 
 
-def code_state(file_src: str, symbol: str, cfg: ExtractConfig) -> str:
+def code_state(ix: Indexer, file_src: str, symbol: str, cfg: ExtractConfig) -> str:
     """Normalized state text of ``symbol`` in ``file_src`` with context capped at max_context_lines."""
-    return file_state(file_src, symbol).render(cfg.max_context_lines)
+    return ix.file_state(file_src, symbol).render(cfg.max_context_lines)
 
 
 def edit_within(before: str, after: str, start: int, end: int) -> bool:
@@ -326,7 +194,7 @@ def edit_within(before: str, after: str, start: int, end: int) -> bool:
 
 
 def edited_symbol_sources(
-    before_file: str, after_file: str, symbol: str, verify: bool = True, before_index: str = ""
+    ix: Indexer, before_file: str, after_file: str, symbol: str, verify: bool = True, before_index: str = ""
 ) -> tuple[ModuleIndex, ModuleIndex | None, str, str]:
     """(before index, after index or None, raw before symbol, raw after symbol).
 
@@ -336,9 +204,9 @@ def edited_symbol_sources(
     after index is then None (context is unchanged: callers reuse the before index). Otherwise the
     after file is parsed in full. ``verify=False`` skips the check and returns the shifted span as is
     (dedup only needs the edited text for similarity, not an exact symbol boundary). ``before_index``:
-    the row's serialized index of ``before_file``, if ingest made one (see :func:`index_module`).
+    the row's serialized index of ``before_file``, if ingest made one (see :meth:`Indexer.index`).
     """
-    bidx = index_module(before_file, before_index)
+    bidx = ix.index(before_file, before_index)
     sym = _lookup(bidx, symbol)
     before_src = symbol_source(bidx, symbol)
     offs, end = bidx.line_offsets[sym.start - 1], bidx.line_offsets[sym.end]
@@ -357,23 +225,17 @@ def edited_symbol_sources(
             if start == first:
                 seg_lines = seg.splitlines(keepends=True)
                 return bidx, None, before_src, "".join(seg_lines[: (node.end_lineno or 1) - first + 1])
-    aidx = index_module(after_file)
+    aidx = ix.index(after_file)
     return bidx, aidx, before_src, symbol_source(aidx, symbol)
 
 
-def changed_line_count(a: str, b: str) -> int:
-    """Lines replaced, inserted or deleted between two texts (difflib opcodes)."""
-    sm = difflib.SequenceMatcher(None, a.split("\n"), b.split("\n"), autojunk=False)
-    return sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in sm.get_opcodes() if tag != "equal")
-
-
-def find_changed_symbol(before_file: str, after_file: str) -> str:
+def find_changed_symbol(ix: Indexer, before_file: str, after_file: str) -> str:
     """The symbol (present before and after) whose normalized source changed most.
 
     Ties prefer the deeper (more specific) symbol, so a method wins over its class when all changed
     lines are inside it; then the lexicographically smallest name, for determinism.
     """
-    bidx, aidx = index_module(before_file), index_module(after_file)
+    bidx, aidx = ix.index(before_file), ix.index(after_file)
     best: tuple[int, int, str] | None = None
     for q in sorted(set(bidx.symbols) & set(aidx.symbols)):
         b, a = symbol_source(bidx, q), symbol_source(aidx, q)
@@ -382,7 +244,7 @@ def find_changed_symbol(before_file: str, after_file: str) -> str:
         nb, na = normalize(reindent(b)), normalize(reindent(a))  # same normalization as the states
         if nb == na:
             continue
-        key = (changed_line_count(nb, na), bidx.symbols[q].depth, q)
+        key = (changed_line_count(nb.split("\n"), na.split("\n")), bidx.symbols[q].depth, q)
         if best is None or key[:2] > best[:2]:
             best = key
     if best is None:

@@ -29,7 +29,6 @@ import functools
 import gzip
 import hashlib
 import json
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -39,23 +38,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from codelewm.config import DedupConfig
-from codelewm.data.codestate import (
-    INDEX_COUNTS,
-    ExtractError,
-    edited_symbol_sources,
-    find_changed_symbol,
-    index_counts_since,
-)
+from codelewm.data.codestate import ExtractError, Indexer, edited_symbol_sources, find_changed_symbol
 from codelewm.data.minhash import UnionFind, candidate_pairs, choose_bands, exact_jaccard, signatures
 from codelewm.records import SPLITS, TRANSITION_SCHEMA
-from codelewm.stageio import (
-    Funnel,
-    QuarantineWriter,
-    iter_records,
-    paused_gc,
-    write_manifest,
-    write_metrics,
-)
+from codelewm.rowio import iter_records, paused_gc
+from codelewm.stageio import Stage
 
 STAGE = "dedup"
 
@@ -118,11 +105,11 @@ def assign_splits(group_of_row: list[str], cfg: DedupConfig) -> tuple[dict[str, 
     return split, moved
 
 
-def _locate(row: dict[str, Any]) -> tuple[str, str]:
+def _locate(ix: Indexer, row: dict[str, Any]) -> tuple[str, str]:
     """(before-symbol source, after-symbol source) of the row's primary symbol."""
-    symbol = row["symbol"] or find_changed_symbol(row["before_file"], row["after_file"])
+    symbol = row["symbol"] or find_changed_symbol(ix, row["before_file"], row["after_file"])
     _b, _a, before_src, after_src = edited_symbol_sources(
-        row["before_file"], row["after_file"], symbol, verify=False, before_index=row["before_index"]
+        ix, row["before_file"], row["after_file"], symbol, verify=False, before_index=row["before_index"]
     )
     return before_src, after_src
 
@@ -130,13 +117,18 @@ def _locate(row: dict[str, Any]) -> tuple[str, str]:
 @paused_gc()
 def run_dedup(cfg: DedupConfig, input_path: Path, out_dir: Path) -> dict[str, Any]:
     """Filter ``input_path`` transitions and assign splits; writes transitions/quarantine/metrics/manifest."""
-    input_path, out_dir = Path(input_path), Path(out_dir)
-    t0 = time.perf_counter()
+    input_path = Path(input_path)
+    with Stage(STAGE, Path(out_dir), params={"dedup": cfg}, parents=[input_path]) as st:
+        _dedup(st, cfg, input_path)
+    return st.result
+
+
+def _dedup(st: Stage, cfg: DedupConfig, input_path: Path) -> None:
     # pass 1: per-row keys only (files are streamed twice rather than held in memory)
     ids, keys, repos, reasons, details = [], [], [], [], []
     before_syms, after_syms = [], []
     seen: set[str] = set()
-    indexes = Counter(INDEX_COUNTS)
+    ix = Indexer()
     cols = ["id", "before_key", "repo", "symbol", "before_file", "before_index", "after_file", "instruction"]
     for row in iter_records(input_path, columns=cols, shared=["before_file", "before_index"]):
         ids.append(row["id"])
@@ -144,7 +136,7 @@ def run_dedup(cfg: DedupConfig, input_path: Path, out_dir: Path) -> dict[str, An
         repos.append(row["repo"])
         reason = detail = ""
         try:
-            bsrc, asrc = _locate(row)
+            bsrc, asrc = _locate(ix, row)
         except ExtractError as e:
             reason, detail, bsrc, asrc = e.reason, e.detail, "", ""
         if not reason:
@@ -223,11 +215,9 @@ def run_dedup(cfg: DedupConfig, input_path: Path, out_dir: Path) -> dict[str, An
         raise LeakageError(f"{leakage} near-duplicate pairs cross splits after group assignment")
 
     # pass 2: write kept rows batch-wise in Arrow (no per-row Python dicts); dropped rows to quarantine
-    funnel = Funnel(STAGE)
     per_split = Counter(split[i] for i in range(n) if live[i])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    writer = pq.ParquetWriter(out_dir / "transitions.parquet", TRANSITION_SCHEMA)
-    with QuarantineWriter(out_dir / "quarantine.parquet", STAGE, funnel) as quarantine:
+    writer = pq.ParquetWriter(st.output("transitions.parquet"), TRANSITION_SCHEMA)
+    with st.quarantine() as quarantine:
         start = 0
         for batch in pq.ParquetFile(input_path).iter_batches(batch_size=1024):
             stop = start + batch.num_rows
@@ -235,19 +225,20 @@ def run_dedup(cfg: DedupConfig, input_path: Path, out_dir: Path) -> dict[str, An
                 raise RuntimeError(f"{input_path} changed while being read (rows {start}..{stop})")
             keep = pa.array(live[start:stop])
             kept = pa.Table.from_batches([batch]).filter(keep)
-            kept = kept.set_column(kept.schema.get_field_index("split"), TRANSITION_SCHEMA.field("split"),
-                                   pa.array([split[i] for i in range(start, stop) if live[i]], pa.string()))
+            kept = kept.set_column(
+                kept.schema.get_field_index("split"),
+                TRANSITION_SCHEMA.field("split"),
+                pa.array([split[i] for i in range(start, stop) if live[i]], pa.string()),
+            )
             writer.write_table(kept.select(TRANSITION_SCHEMA.names).cast(TRANSITION_SCHEMA))
-            funnel.keep(kept.num_rows)
+            st.funnel.keep(kept.num_rows)
             for k in np.flatnonzero(~live[start:stop]).tolist():
                 row = batch.slice(k, 1).to_pylist()[0]
                 payload = json.dumps(row, ensure_ascii=False)
                 quarantine.add(row["id"], reasons[start + k], details[start + k], row["source"], payload)
             start = stop
     writer.close()
-    metrics = write_metrics(
-        out_dir / "metrics.json",
-        funnel,
+    st.metrics.update(
         per_split={s: per_split[s] for s in SPLITS},
         n_split_groups=len(split_of_group),
         split_groups_moved=len(moved),
@@ -256,13 +247,8 @@ def run_dedup(cfg: DedupConfig, input_path: Path, out_dir: Path) -> dict[str, An
         near_dup_pairs=int(len(near)),
         near_dup_cross_group_pairs=n_cross_group,
         cross_split_leakage=leakage,
-        module_indexes=index_counts_since(indexes),
-        seconds=round(time.perf_counter() - t0, 3),
+        module_indexes=ix.counts_dict(),
     )
-    outputs = [out_dir / "transitions.parquet", out_dir / "quarantine.parquet"]
-    parent = input_path.parent / "manifest.json"
-    write_manifest(out_dir, STAGE, outputs, params=cfg, parents=[parent] if parent.exists() else [])
-    return metrics
 
 
 __all__ = ["LeakageError", "assign_splits", "exact_key", "humaneval_docs", "run_dedup"]

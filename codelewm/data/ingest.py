@@ -15,7 +15,8 @@ from codelewm.config import IngestConfig
 from codelewm.data import quality
 from codelewm.data.sources.base import Quarantined, Source, payload_of
 from codelewm.records import FAMILIES, TRANSITION_SCHEMA
-from codelewm.stageio import Funnel, QuarantineWriter, RecordWriter, paused_gc, write_manifest, write_metrics
+from codelewm.rowio import RecordWriter, paused_gc
+from codelewm.stageio import Stage
 
 STAGE = "ingest"
 _STR_FIELDS = tuple(f.name for f in TRANSITION_SCHEMA)
@@ -52,14 +53,15 @@ def check_transition(row: dict[str, Any]) -> str | None:
 @paused_gc()
 def run_ingest(cfg: IngestConfig, out_dir: Path) -> dict[str, Any]:
     """Run the ingest stage into ``out_dir``; returns the metrics written to ``metrics.json``."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    funnel = Funnel(STAGE)
-    source = make_source(cfg)
+    with Stage(STAGE, Path(out_dir), params={"ingest": cfg}) as st:
+        _ingest(st, make_source(cfg))
+    return st.result
+
+
+def _ingest(st: Stage, source: Source) -> None:
     ops: Counter[str] = Counter()
     per_state: Counter[str] = Counter()
-    t_path, q_path = out_dir / "transitions.parquet", out_dir / "quarantine.parquet"
-    with RecordWriter(t_path, TRANSITION_SCHEMA) as rw, QuarantineWriter(q_path, STAGE, funnel) as qw:
+    with RecordWriter(st.output("transitions.parquet"), TRANSITION_SCHEMA) as rw, st.quarantine() as qw:
         for ev in source:
             if isinstance(ev, Quarantined):
                 qw.add(ev.id, ev.reason, ev.detail, source.name, ev.payload)
@@ -69,18 +71,14 @@ def run_ingest(cfg: IngestConfig, out_dir: Path) -> dict[str, Any]:
                 qw.add(str(ev.get("id", "")), reason, f"transition failed check {reason}", source.name, payload_of(ev))
                 continue
             rw.write({name: ev[name] for name in _STR_FIELDS})
-            funnel.keep()
+            st.funnel.keep()
             ops[ev["op"]] += 1
             per_state[ev["before_key"]] += 1
     hist = Counter(per_state.values())
-    metrics = write_metrics(
-        out_dir / "metrics.json",
-        funnel,
+    st.metrics.update(
         source=source.name,
         ops=dict(sorted(ops.items())),
         n_before_states=len(per_state),
         siblings_hist={str(k): v for k, v in sorted(hist.items())},
         source_stats=source.stats,
     )
-    write_manifest(out_dir, STAGE, [t_path, q_path, out_dir / "metrics.json"], params=cfg)
-    return metrics

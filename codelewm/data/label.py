@@ -19,7 +19,6 @@ found with :class:`doctest.DocTestFinder` on the symbol, as ``python -m doctest`
 from __future__ import annotations
 
 import ast
-import json
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -27,8 +26,9 @@ from typing import Any
 from codelewm.config import LabelConfig
 from codelewm.data.sources.base import payload_of
 from codelewm.records import TRANSITION_SCHEMA
+from codelewm.rowio import RecordWriter, iter_records
 from codelewm.sandbox.runner import SandboxLimits, isolation, run_python
-from codelewm.stageio import Funnel, QuarantineWriter, RecordWriter, iter_records, write_manifest, write_metrics
+from codelewm.stageio import Stage
 
 STAGE = "label"
 LABEL_FAMILIES = ("fix", "wrong_fix")
@@ -100,34 +100,32 @@ def label_group(rows: list[dict[str, Any]], limits: SandboxLimits, runs: Counter
 def run_label(cfg: LabelConfig, input_path: Path, out_dir: Path) -> dict[str, Any]:
     """Label ``input_path``'s bug-fix groups by their doctests; passing wrong fixes are quarantined.
 
-    Rows are grouped by ``before_key`` (siblings are contiguous in ingest order, but a group is only
-    decided once all of it has been read, so the whole file's fix/wrong-fix rows are held by id)."""
-    input_path, out_dir = Path(input_path), Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    A group is decided once all of it has been read, so the fix/wrong-fix rows are held (small columns
+    and their files) until the end of the first pass; the second pass copies or quarantines every row."""
+    input_path = Path(input_path)
     limits = SandboxLimits(timeout_s=cfg.timeout_s, cpu_s=cfg.cpu_s, memory_mb=cfg.memory_mb,
-                           max_file_mb=cfg.max_file_mb, max_procs=cfg.max_procs)  # fmt: skip
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    cols = ["id", "family", "before_key", "symbol", "path", "before_file", "after_file"]
-    for row in iter_records(input_path, columns=cols):
-        if row["family"] in LABEL_FAMILIES:
-            groups[row["before_key"]].append(row)
-    runs: Counter[str] = Counter()
-    verdicts: dict[str, str] = {}
-    for key in sorted(groups):
-        verdicts.update(label_group(groups[key], limits, runs))
-    funnel = Funnel(STAGE)
-    t_path, q_path = out_dir / "transitions.parquet", out_dir / "quarantine.parquet"
-    with RecordWriter(t_path, TRANSITION_SCHEMA) as rw, QuarantineWriter(q_path, STAGE, funnel) as qw:
-        for row in iter_records(input_path):
-            reason = verdicts.get(row["id"])
-            if reason:
-                qw.add(row["id"], reason, f"{row['path']}:{row['symbol']}: doctests pass", row["source"],
-                       payload_of(json.dumps(row, ensure_ascii=False)))  # fmt: skip
-            else:
-                rw.write(row)
-                funnel.keep()
-    metrics = write_metrics(out_dir / "metrics.json", funnel, sandbox=dict(sorted(runs.items())),
-                            sandbox_isolation=isolation() if runs else "unused")  # fmt: skip
-    parents = [p for p in (input_path.parent / "manifest.json",) if p.is_file()]
-    write_manifest(out_dir, STAGE, [t_path, q_path, out_dir / "metrics.json"], params=cfg, parents=parents)
-    return metrics
+                           max_file_mb=cfg.max_file_mb, max_procs=cfg.max_procs, policy=cfg.sandbox)  # fmt: skip
+    with Stage(STAGE, Path(out_dir), params={"label": cfg}, parents=[input_path]) as st:
+        groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        cols = ["id", "family", "before_key", "symbol", "path", "before_file", "after_file"]
+        for row in iter_records(input_path, columns=cols):
+            if row["family"] in LABEL_FAMILIES:
+                groups[row["before_key"]].append(row)
+        runs: Counter[str] = Counter()
+        verdicts: dict[str, str] = {}
+        for key in sorted(groups):
+            verdicts.update(label_group(groups[key], limits, runs))
+        groups.clear()
+        with RecordWriter(st.output("transitions.parquet"), TRANSITION_SCHEMA) as rw, st.quarantine() as qw:
+            for row in iter_records(input_path):
+                reason = verdicts.get(row["id"])
+                if reason:
+                    detail = f"{row['path']}:{row['symbol']}: its doctests pass"
+                    qw.add(row["id"], reason, detail, row["source"], payload_of(row))
+                else:
+                    rw.write(row)
+                    st.funnel.keep()
+        st.metrics.update(
+            sandbox=dict(sorted(runs.items())), sandbox_isolation=isolation(cfg.sandbox) if runs else "unused"
+        )
+    return st.result

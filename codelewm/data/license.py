@@ -29,7 +29,8 @@ from license_expression import (
 from codelewm.config import LicenseConfig
 from codelewm.data.sources.base import payload_of
 from codelewm.records import TRANSITION_SCHEMA
-from codelewm.stageio import Funnel, QuarantineWriter, RecordWriter, write_manifest, write_metrics
+from codelewm.rowio import RecordWriter
+from codelewm.stageio import Stage
 
 STAGE = "license-gate"
 
@@ -101,19 +102,23 @@ def evaluate(expr: str, allow: tuple[str, ...]) -> tuple[str | None, str | None]
 
 def run_license_gate(cfg: LicenseConfig, input_path: Path, out_dir: Path) -> dict[str, Any]:
     """Filter ``input_path`` transitions into ``out_dir`` (transitions, quarantine, metrics, manifest)."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    funnel = Funnel(STAGE)
     allow = tuple(cfg.allow)
     for a in allow:  # a typo in the allowlist must fail loudly, not silently deny everything
         if normalize(a)[0] is None:
             raise ValueError(f"license.allow entry {a!r} is not a known SPDX licence id")
+    with Stage(STAGE, Path(out_dir), params={"license": cfg}, parents=[input_path]) as st:
+        kept_by = _gate(st, Path(input_path), allow)
+        st.metrics["kept_by_license"] = dict(sorted(kept_by.items()))
+    return st.result
+
+
+def _gate(st: Stage, input_path: Path, allow: tuple[str, ...]) -> dict[str, int]:
+    """Copy allowed rows, quarantine the rest; returns kept rows per normalized licence."""
     kept_by: dict[str, int] = {}
-    t_path, q_path = out_dir / "transitions.parquet", out_dir / "quarantine.parquet"
     # decided from the license column alone; kept rows are copied as Arrow (the files never become
     # Python strings), dropped ones are converted to quarantine them with their full payload
-    with RecordWriter(t_path, TRANSITION_SCHEMA) as rw, QuarantineWriter(q_path, STAGE, funnel) as qw:
-        for batch in pq.ParquetFile(Path(input_path)).iter_batches(batch_size=1024):
+    with RecordWriter(st.output("transitions.parquet"), TRANSITION_SCHEMA) as rw, st.quarantine() as qw:
+        for batch in pq.ParquetFile(input_path).iter_batches(batch_size=1024):
             verdicts = [evaluate(lic or "", allow) for lic in batch.column("license").to_pylist()]
             for k, (norm, reason) in enumerate(verdicts):
                 if norm is None:
@@ -125,14 +130,7 @@ def run_license_gate(cfg: LicenseConfig, input_path: Path, out_dir: Path) -> dic
             norms = [norm for norm, _ in verdicts if norm is not None]
             i = kept.schema.get_field_index("license")
             rw.write_table(kept.set_column(i, kept.schema.field(i), pa.array(norms, kept.schema.field(i).type)))
-            funnel.keep(len(norms))
+            st.funnel.keep(len(norms))
             for norm in norms:
                 kept_by[norm] = kept_by.get(norm, 0) + 1
-    metrics = write_metrics(out_dir / "metrics.json", funnel, kept_by_license=dict(sorted(kept_by.items())))
-    write_manifest(out_dir, STAGE, [t_path, q_path, out_dir / "metrics.json"], params=cfg, parents=_parent(input_path))
-    return metrics
-
-
-def _parent(input_path: Path) -> list[Path]:
-    m = Path(input_path).parent / "manifest.json"
-    return [m] if m.exists() else []
+    return kept_by

@@ -1,4 +1,5 @@
-"""Whitespace normalization of symbol sources and fragment parsing (shared by CodeState and dedup).
+"""Whitespace normalization of symbol sources, fragment parsing and line-diff size (shared by CodeState,
+dedup and the quality filters).
 
 Normalization is whitespace-only and deterministic: CRLF/CR -> LF, tabs expanded to 8 columns
 (Python's own tab rule), block indentation rewritten to 4 spaces per AST level (:func:`reindent`),
@@ -10,8 +11,10 @@ parsed by nesting them under ``if 1:``, which keeps the text of multi-line strin
 from __future__ import annotations
 
 import ast
+import difflib
 import functools
 import gc
+from collections.abc import Sequence
 
 
 class ExtractError(ValueError):
@@ -94,7 +97,7 @@ def reindent(raw: str) -> str:
 def _statement_columns(stmts: list[ast.stmt], depth: int, first: int, target: dict[int, int]) -> None:
     """Fill ``target`` (raw line -> column) for statement, decorator and handler lines. A module-level
     function, not a closure: a recursive closure is a reference cycle, garbage only the cyclic GC
-    frees, and extract runs with that GC paused (see :func:`codelewm.stageio.paused_gc`)."""
+    frees, and extract runs with that GC paused (see :func:`codelewm.rowio.paused_gc`)."""
     for st in stmts:
         for d in getattr(st, "decorator_list", ()):
             target.setdefault(d.lineno - first, 4 * depth)
@@ -126,3 +129,10 @@ def parse_fragment(seg: str) -> ast.stmt:
     if len(tree.body) != 1 or len(body) != 1:
         raise ExtractError("unparsable", "fragment is not exactly one statement")
     return body[0]
+
+
+def changed_line_count(a_lines: Sequence[str], b_lines: Sequence[str]) -> int:
+    """Lines replaced, inserted or deleted between two texts given as lines (difflib opcodes); the
+    caller splits (``splitlines`` for raw files, ``split("\\n")`` for normalized states)."""
+    sm = difflib.SequenceMatcher(None, a_lines, b_lines, autojunk=False)
+    return sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in sm.get_opcodes() if tag != "equal")

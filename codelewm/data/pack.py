@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from codelewm.config import PackConfig
 from codelewm.records import EXAMPLE_SCHEMA, SCHEMA_VERSION, SPLITS
-from codelewm.stageio import AccountingError, Funnel, write_manifest, write_metrics
+from codelewm.stageio import AccountingError, Stage
 
 STAGE = "pack"
 SHARD_SCHEMA = EXAMPLE_SCHEMA.with_metadata({b"codelewm.schema_version": str(SCHEMA_VERSION).encode()})
@@ -64,7 +64,7 @@ def pipeline_accounting(upstream_metrics: list[Path], packed: int) -> dict[str, 
 
 def run_pack(cfg: PackConfig, input_path: Path, upstream_metrics: list[Path], out_dir: Path) -> dict[str, Any]:
     """Write sorted shards per split, metrics (per-split counts + accounting) and the manifest."""
-    input_path, out_dir = Path(input_path), Path(out_dir)
+    input_path = Path(input_path)
     if cfg.shard_rows < 1:
         raise ValueError(f"pack.shard_rows must be >= 1, got {cfg.shard_rows}")
     table = _read_examples(input_path)
@@ -73,35 +73,26 @@ def run_pack(cfg: PackConfig, input_path: Path, upstream_metrics: list[Path], ou
         raise ValueError(f"{input_path}: unknown split values {bad}")
     accounting = pipeline_accounting(list(upstream_metrics), table.num_rows)
     table = table.sort_by([("split", "ascending"), ("before_key", "ascending"), ("id", "ascending")])
-    for split in SPLITS:  # stale shards from an earlier run with more rows must not survive
-        for old in (out_dir / split).glob("part-*.parquet") if (out_dir / split).exists() else []:
-            old.unlink()
-    counts: Counter[str] = Counter()
-    shards: dict[str, int] = {}
-    for split in SPLITS:
-        part = table.filter(pc.equal(table["split"], split))
-        counts[split] = part.num_rows
-        n_shards = max(1, -(-part.num_rows // cfg.shard_rows))
-        for k in range(n_shards):
-            _write_shard(part.slice(k * cfg.shard_rows, cfg.shard_rows), out_dir / split / f"part-{k:05d}.parquet")
-        shards[split] = n_shards
-    funnel = Funnel(STAGE)
-    funnel.keep(table.num_rows)
-    metrics = write_metrics(
-        out_dir / "metrics.json",
-        funnel,
-        per_split={s: counts[s] for s in SPLITS},
-        shards=shards,
-        schema_version=SCHEMA_VERSION,
-        before_states={s: len(set(table.filter(pc.equal(table["split"], s))["before_key"].to_pylist())) for s in SPLITS},
-        accounting=accounting,
-    )
-    parents = [p.parent / "manifest.json" for p in [input_path, *upstream_metrics]]
-    write_manifest(
-        out_dir,
-        STAGE,
-        [out_dir / s for s in SPLITS],
-        params=cfg,
-        parents=sorted({p for p in parents if p.exists()}),
-    )
-    return metrics
+    parents = [input_path, *map(Path, upstream_metrics)]
+    with Stage(STAGE, Path(out_dir), params={"pack": cfg}, parents=parents) as st:
+        counts: Counter[str] = Counter()
+        shards: dict[str, int] = {}
+        for split in SPLITS:  # each split dir is staged whole: no stale shard of an earlier run survives
+            part = table.filter(pc.equal(table["split"], split))
+            counts[split] = part.num_rows
+            n_shards = max(1, -(-part.num_rows // cfg.shard_rows))
+            split_dir = st.output(split)
+            for k in range(n_shards):
+                _write_shard(part.slice(k * cfg.shard_rows, cfg.shard_rows), split_dir / f"part-{k:05d}.parquet")
+            shards[split] = n_shards
+        st.funnel.keep(table.num_rows)
+        st.metrics.update(
+            per_split={s: counts[s] for s in SPLITS},
+            shards=shards,
+            schema_version=SCHEMA_VERSION,
+            before_states={
+                s: len(set(table.filter(pc.equal(table["split"], s))["before_key"].to_pylist())) for s in SPLITS
+            },
+            accounting=accounting,
+        )
+    return st.result

@@ -8,12 +8,12 @@ reason into a quarantined row, so nothing is dropped without one.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable
 from functools import lru_cache
 
 from codelewm.config import QualityConfig
+from codelewm.data.normalize import changed_line_count
 
 
 @lru_cache(maxsize=64)
@@ -51,8 +51,7 @@ def file_size(n_bytes: int, cfg: QualityConfig) -> str | None:
 
 def changed_lines(before: str, after: str) -> int:
     """Lines removed + lines added by a line diff (the size of the edit)."""
-    sm = difflib.SequenceMatcher(None, before.splitlines(), after.splitlines(), autojunk=False)
-    return sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in sm.get_opcodes() if tag != "equal")
+    return changed_line_count(before.splitlines(), after.splitlines())
 
 
 def identical(before: str, after: str) -> str | None:

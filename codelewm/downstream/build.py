@@ -22,21 +22,19 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 from codelewm.config import DownstreamConfig
-from codelewm.data.sources import instructions as tmpl
-from codelewm.data.sources.operators import OPERATORS, Mutation, fix_instruction, mutate
 from codelewm.downstream.problems import ProblemError, Task, harness_program, load_tasks, split_program
+from codelewm.edits import instructions as tmpl
+from codelewm.edits.operators import OPERATORS, Mutation, fix_instruction, mutate
 from codelewm.sandbox.runner import SandboxLimits, isolation, run_python
-from codelewm.stageio import Funnel, write_manifest, write_metrics
+from codelewm.stageio import Funnel, Stage
 
 # operators that usually change behaviour; the rest are refactors (tried last as bug makers)
 SEMANTIC_OPS = ("off_by_one", "swap_operator", "negate_condition", "change_constant", "remove_statement", "swap_args")
@@ -52,6 +50,7 @@ def limits_for(cfg: DownstreamConfig) -> SandboxLimits:
         memory_mb=cfg.memory_mb,
         max_file_mb=cfg.max_file_mb,
         max_procs=cfg.max_procs,
+        policy=cfg.sandbox,
     )
 
 
@@ -224,28 +223,19 @@ def _rate(cands: Iterable[dict[str, Any]]) -> float:
 
 
 def run_downstream(cfg: DownstreamConfig, out_dir: Path) -> dict[str, Any]:
-    """Write ``problems.jsonl``, ``metrics.json`` and ``manifest.json`` into ``out_dir``."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    start = time.monotonic()
-    problems, funnel = build_problems(load_tasks(), cfg)
-    path = out_dir / "problems.jsonl"
-    tmp = path.with_suffix(".jsonl.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for p in problems:
-            f.write(json.dumps(p, sort_keys=True) + "\n")
-    tmp.replace(path)
-    metrics = write_metrics(
-        out_dir / "metrics.json",
-        funnel,
-        **summarize(problems),
-        sandbox_isolation=isolation(),
-        seconds=round(time.monotonic() - start, 2),
-    )
-    write_manifest(out_dir, "downstream", [path], params=asdict(cfg))
+    """Write ``problems.jsonl``, ``metrics.json`` and ``manifest.json`` into ``out_dir``; fails (after
+    writing them, so the drop reasons can be read) when fewer than ``cfg.problems`` problems survive."""
+    isolation(cfg.sandbox)  # strict without bubblewrap: SandboxError before any work
+    with Stage("downstream", Path(out_dir), params={"downstream": cfg}) as st:
+        problems, funnel = build_problems(load_tasks(), cfg)
+        st.funnel = funnel
+        with open(st.output("problems.jsonl"), "w", encoding="utf-8") as f:
+            for p in problems:
+                f.write(json.dumps(p, sort_keys=True) + "\n")
+        st.metrics.update(**summarize(problems), sandbox_isolation=isolation(cfg.sandbox))
     if len(problems) < cfg.problems:
         raise RuntimeError(
             f"downstream: only {len(problems)} problems survived (< downstream.problems={cfg.problems}); "
-            f"see {out_dir / 'metrics.json'} for the drop reasons"
+            f"see {Path(out_dir) / 'metrics.json'} for the drop reasons"
         )
-    return metrics
+    return st.result

@@ -2,7 +2,8 @@
 
 A method is an ``EnergyFn(query_rows, cand_ids) -> [q, c]`` energy matrix (lower = better). Latent
 methods close over predicted after-latents (one per query row) and candidate latents (one per unique
-after-state, encoded by *that model's own* target encoder); baselines close over texts.
+after-state, encoded by *that model's own* target encoder) and use the exact (float64 direct-difference)
+form of :func:`codelewm.model.objective.energy`; baselines close over texts.
 """
 
 from __future__ import annotations
@@ -16,29 +17,18 @@ import torch
 from codelewm.eval import baselines
 from codelewm.eval.metrics import QueryMetrics, evaluate_pools
 from codelewm.eval.pools import CandidateTable, Group
+from codelewm.model.objective import energy
 
 EnergyFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
-LatentEnergy = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def exact_energy(pred: torch.Tensor, cands: torch.Tensor) -> torch.Tensor:
-    """Squared L2 [B, N] in float64 by direct differences (same definition as ``infer.energy``).
-
-    The matmul expansion ||p||^2 - 2p.c + ||c||^2 in float32 cancels catastrophically when a
-    prediction is close to several candidates (siblings differ by a few tokens), turning real
-    differences into ties; evaluation ranks must not depend on that rounding.
-    """
-    d = torch.cdist(pred.double(), cands.double(), compute_mode="donot_use_mm_for_euclid_dist")
-    return d.pow(2)
-
-
-def latent_method(pred: torch.Tensor, cand_latents: torch.Tensor, energy: LatentEnergy) -> EnergyFn:
-    """Energies of predicted latents ``pred[query_rows]`` against ``cand_latents[cand_ids]``."""
+def latent_method(pred: torch.Tensor, cand_latents: torch.Tensor) -> EnergyFn:
+    """Exact energies of predicted latents ``pred[query_rows]`` against ``cand_latents[cand_ids]``."""
 
     def fn(query_rows: np.ndarray, cand_ids: np.ndarray) -> np.ndarray:
         q = pred[torch.as_tensor(query_rows, dtype=torch.long)]
         c = cand_latents[torch.as_tensor(cand_ids, dtype=torch.long)]
-        return energy(q, c).double().cpu().numpy()
+        return energy(q, c, exact=True).cpu().numpy()
 
     return fn
 

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 import torch
 
 from codelewm.config import DownstreamConfig, EvaluateConfig
+from codelewm.device import resolve_device
 from codelewm.eval.controls import ShuffledInstructionScorer, shuffle_actions
 from codelewm.eval.metrics import QueryMetrics, expected_random
 from codelewm.eval.pools import candidate_table, global_group, sibling_groups
@@ -26,19 +27,18 @@ from codelewm.eval.retrieval import (
     baseline_methods,
     candidate_field,
     evaluate_retrieval,
-    exact_energy,
     latent_method,
     per_candidate,
 )
 from codelewm.eval.surprise import decoy_pairs, pair_wins
-from codelewm.index.build import model_identity, resolve_device
+from codelewm.index.build import model_identity
 from codelewm.index.search import load_index
-from codelewm.index.shards import read_split
 from codelewm.lm.ngram import NgramLM
 from codelewm.lm.train import load_lm
 from codelewm.model.infer import encode_after, predict_after
+from codelewm.rowio import read_split
 from codelewm.score import CandidateError, InputError, Scorer
-from codelewm.stageio import Funnel, write_manifest, write_metrics
+from codelewm.stageio import Stage
 from codelewm.stats import bootstrap_ci, paired_bootstrap_lift
 from codelewm.train.collapse import collapse_metrics
 
@@ -203,7 +203,15 @@ def run_evaluate(
 ) -> dict[str, Any]:
     """Run every evaluation against the trained main and no-action models and the naturalness LM; write
     metrics, details, manifest."""
-    out_dir = Path(out_dir)
+    inputs = [Path(p) for p in (model_dir, control_dir, lm_dir, shards_dir, index_dir, downstream_dir)]
+    params = {"evaluate": eval_cfg, "downstream": downstream_cfg}
+    with Stage("evaluate", Path(out_dir), params=params, parents=inputs) as st:
+        _evaluate(st, eval_cfg, downstream_cfg, inputs)
+    return st.result
+
+
+def _evaluate(st: Stage, eval_cfg: EvaluateConfig, downstream_cfg: DownstreamConfig, inputs: list[Path]) -> None:
+    model_dir, control_dir, lm_dir, shards_dir, index_dir, downstream_dir = inputs
     torch.manual_seed(eval_cfg.seed)
     random.seed(eval_cfg.seed)
     device = resolve_device(eval_cfg.device)
@@ -240,9 +248,9 @@ def run_evaluate(
     shuf_pred = predict_after(main.lm, shuffled, bs)
 
     methods = {
-        "model": latent_method(main_pred, main_cand, exact_energy),
-        "no_action": latent_method(ctrl_pred, ctrl_cand, exact_energy),
-        "shuffled_action": latent_method(shuf_pred, main_cand, exact_energy),
+        "model": latent_method(main_pred, main_cand),
+        "no_action": latent_method(ctrl_pred, ctrl_cand),
+        "shuffled_action": latent_method(shuf_pred, main_cand),
         **{
             name: per_candidate(np.array([getattr(lm, how)(t) for t in candidate_field(test, table, "ids")]))
             for name, how in LM_SCORES.items()
@@ -254,10 +262,9 @@ def run_evaluate(
     results, rank_rows = evaluate_retrieval({"sibling": sib, "global": [glob]}, methods, ids)
     retrieval, lifts = _retrieval_section(results, eval_cfg.bootstrap, eval_cfg.seed)
 
-    funnel = Funnel("evaluate")
     in_pool = {int(r) for g in sib for r in g.query_rows} | {int(r) for r in glob.query_rows}
     for i in range(len(test)):
-        funnel.keep() if i in in_pool else funnel.drop("no_sibling_pool_and_outside_global_cap")
+        st.funnel.keep() if i in in_pool else st.funnel.drop("no_sibling_pool_and_outside_global_cap")
 
     surprise, energy_rows, surprise_info = _surprise({"model": main, "no_action": control}, test, eval_cfg)
 
@@ -289,10 +296,8 @@ def run_evaluate(
     }
     downstream, downstream_rows = _downstream(scorers, problems_path, downstream_cfg, eval_cfg.bootstrap)
 
-    detail_paths = _write_details(out_dir / "details", rank_rows, energy_rows, downstream_rows)
-    metrics = write_metrics(
-        out_dir / "metrics.json",
-        funnel,
+    _write_details(st.output("details"), rank_rows, energy_rows, downstream_rows)
+    st.metrics.update(
         retrieval=retrieval,
         lifts=lifts,
         surprise=surprise,
@@ -308,10 +313,3 @@ def run_evaluate(
             "main_action": main.action,
         },
     )
-    write_manifest(
-        out_dir,
-        "evaluate",
-        [*detail_paths, out_dir / "metrics.json"],
-        params={"evaluate": eval_cfg, "downstream": downstream_cfg},
-    )
-    return metrics

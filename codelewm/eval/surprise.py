@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from codelewm.data.codestate import ExtractError
-from codelewm.data.extract import Featurizer
-from codelewm.data.sources.operators import OPERATORS, mutate
+from codelewm.data.featurize import Featurizer
+from codelewm.edits.operators import OPERATORS, mutate
 
 
 def symbol_lines(state: str, symbol: str) -> tuple[int, int] | None:

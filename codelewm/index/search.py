@@ -1,7 +1,8 @@
 """Exact nearest-neighbour search over after-state latents with torch.
 
-Energy is squared L2, computed as ``||q||^2 - 2 q.c + ||c||^2`` with one matmul per (query batch,
-corpus chunk) and a running top-k merge, so 1M x d_latent corpora are searched without materialising
+Energy is squared L2 (:func:`codelewm.model.objective.energy`, its float32 matmul form
+``||q||^2 - 2 q.c + ||c||^2`` with cached corpus norms), one matmul per (query batch, corpus chunk)
+and a running top-k merge, so 1M x d_latent corpora are searched without materialising
 the full [Q, N] distance matrix. Exact (no approximation): the corpora here are small enough that an
 ANN index would only add error and a dependency.
 """
@@ -18,6 +19,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import Tensor
+
+from codelewm.model.objective import energy
 
 LATENTS_FILE = "latents.safetensors"
 IDS_FILE = "ids.parquet"
@@ -62,13 +65,6 @@ def load_index(index_dir: Path, device: str = "cpu") -> Index:
     return Index(latents=lat, ids=t["id"], before_keys=t["before_key"], splits=t["split"], meta=meta)
 
 
-def squared_l2(q: Tensor, c: Tensor, c_sq: Tensor | None = None) -> Tensor:
-    """[B, N] squared distances, clamped at 0 (the expansion can go slightly negative in float32)."""
-    c_sq = c.pow(2).sum(-1) if c_sq is None else c_sq
-    d = q.pow(2).sum(-1, keepdim=True) - 2.0 * (q @ c.T) + c_sq.unsqueeze(0)
-    return d.clamp_min_(0.0)
-
-
 @torch.inference_mode()
 def search(
     corpus: Tensor,
@@ -93,7 +89,7 @@ def search(
         best_d = torch.full((q.shape[0], 0), float("inf"), device=corpus.device)
         best_i = torch.zeros((q.shape[0], 0), dtype=torch.long, device=corpus.device)
         for cs in range(0, n, chunk):
-            d = squared_l2(q, corpus[cs : cs + chunk], corpus_sq[cs : cs + chunk])
+            d = energy(q, corpus[cs : cs + chunk], cand_sq=corpus_sq[cs : cs + chunk])
             kk = min(k, d.shape[1])
             cd, ci = torch.topk(d, kk, dim=1, largest=False, sorted=False)
             merged_d = torch.cat([best_d, cd], 1)

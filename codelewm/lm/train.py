@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 
 from codelewm.config import LMConfig
-from codelewm.index.shards import read_split
 from codelewm.lm.ngram import NgramLM
 from codelewm.records import real_code_sides
-from codelewm.stageio import Funnel, sha256_file, write_json, write_manifest, write_metrics
+from codelewm.rowio import read_split
+from codelewm.stageio import Stage, sha256_file, write_json
 
 STAGE = "lm"
 COLUMNS = ["family", "before_ids", "after_ids"]
@@ -62,37 +62,32 @@ def load_lm(lm_dir: Path, tokenizer_path: Path) -> NgramLM:
 
 def run_lm(cfg: LMConfig, shards_dir: Path, tokenizer_path: Path, out_dir: Path) -> dict[str, Any]:
     """Train the n-gram LM on the train split's real code; evaluate it on the val split's."""
-    shards_dir, out_dir = Path(shards_dir), Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    train = read_split(shards_dir, "train", columns=COLUMNS)
-    seqs = real_code_sequences(train)
-    if not seqs:
-        raise ValueError(f"{shards_dir}/train: no real-code states to train the language model on")
-    vocab = 1 + max(max(s) for s in seqs)
-    tok_vocab = _tokenizer_vocab(tokenizer_path)
-    if vocab > tok_vocab:
-        raise ValueError(f"token id {vocab - 1} >= tokenizer vocab size {tok_vocab}: shards and tokenizer disagree")
-    lm = NgramLM(order=cfg.order, vocab_size=tok_vocab, discount=cfg.discount).fit(seqs)
-    lm.save(out_dir / "ngram.parquet")
-    val = real_code_sequences(read_split(shards_dir, "val", columns=COLUMNS))
-    val_ce = float(np.mean([lm.cross_entropy(s) for s in val])) if val else float("nan")
-    write_json(out_dir / "config.json", {"order": cfg.order, "discount": cfg.discount, "vocab_size": tok_vocab,
-                                         "tokenizer_sha256": sha256_file(Path(tokenizer_path))})  # fmt: skip
-    funnel = Funnel(STAGE)
-    funnel.keep(len(train))
-    metrics = write_metrics(
-        out_dir / "metrics.json",
-        funnel,
-        sequences=len(seqs),
-        tokens=lm.n_tokens,
-        ngrams={str(n + 1): len(c) for n, c in enumerate(lm.counts)},
-        val_sequences=len(val),
-        val_cross_entropy_bits=val_ce,
-    )
-    outputs = [out_dir / "ngram.parquet", out_dir / "config.json", out_dir / "metrics.json"]
-    parents = [p for p in (shards_dir / "manifest.json",) if p.is_file()]
-    write_manifest(out_dir, STAGE, outputs, params=cfg, parents=parents)
-    return metrics
+    shards_dir, tokenizer_path = Path(shards_dir), Path(tokenizer_path)
+    with Stage(STAGE, Path(out_dir), params={"lm": cfg}, parents=[shards_dir, tokenizer_path]) as st:
+        train = read_split(shards_dir, "train", columns=COLUMNS)
+        seqs = real_code_sequences(train)
+        if not seqs:
+            raise ValueError(f"{shards_dir}/train: no real-code states to train the language model on")
+        tok_vocab = _tokenizer_vocab(tokenizer_path)
+        top = max(max(s) for s in seqs)
+        if top >= tok_vocab:
+            raise ValueError(f"token id {top} >= tokenizer vocab size {tok_vocab}: shards and tokenizer disagree")
+        lm = NgramLM(order=cfg.order, vocab_size=tok_vocab, discount=cfg.discount).fit(seqs)
+        lm.save(st.output("ngram.parquet"))
+        val = real_code_sequences(read_split(shards_dir, "val", columns=COLUMNS))
+        val_ce = float(np.mean([lm.cross_entropy(s) for s in val])) if val else float("nan")
+        config = {"order": cfg.order, "discount": cfg.discount, "vocab_size": tok_vocab,
+                  "tokenizer_sha256": sha256_file(tokenizer_path)}  # fmt: skip
+        write_json(st.output("config.json"), config)
+        st.funnel.keep(len(train))  # every train row read; its real-code states are the corpus
+        st.metrics.update(
+            sequences=len(seqs),
+            tokens=lm.n_tokens,
+            ngrams={str(n + 1): len(c) for n, c in enumerate(lm.counts)},
+            val_sequences=len(val),
+            val_cross_entropy_bits=val_ce,
+        )
+    return st.result
 
 
 def _tokenizer_vocab(path: Path) -> int:

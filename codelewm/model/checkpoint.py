@@ -2,9 +2,10 @@
 
 Layout of a model dir: ``model.safetensors`` (weights), ``config.json`` (model spec, action, vocab,
 pad id, max lengths, step, training-data manifest hash), ``tokenizer.json`` (copy). Resumable runs add
-``optimizer.safetensors`` (AdamW moments, flattened) and ``trainer.json`` (step, param groups, RNG
-state, metric history). A checkpoint is written to a temp dir and swapped in, so a kill mid-write
-leaves the previous checkpoint intact. Nothing here calls torch.load.
+the :class:`TrainState`, saved and restored as one object: ``optimizer.safetensors`` (AdamW moments,
+flattened) and ``trainer.json`` (run hash, step, metric history, counters, RNG state, param groups).
+A checkpoint is written to a temp dir and swapped in, so a kill mid-write leaves the previous
+checkpoint intact. Nothing here calls torch.load.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,13 +51,80 @@ def _restore_optimizer(
     opt.load_state_dict({"state": state, "param_groups": groups})
 
 
+def rng_state() -> dict[str, Any]:
+    """The global torch RNG state(s) (dropout draws), as JSON-able lists."""
+    st: dict[str, Any] = {"cpu": torch.get_rng_state().tolist()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        st["cuda"] = torch.cuda.get_rng_state().tolist()
+    return st
+
+
+def set_rng_state(st: dict[str, Any]) -> None:
+    torch.set_rng_state(torch.tensor(st["cpu"], dtype=torch.uint8))
+    if "cuda" in st and torch.cuda.is_available():
+        torch.cuda.set_rng_state(torch.tensor(st["cuda"], dtype=torch.uint8))
+
+
+TRAINER_FILE, OPTIMIZER_FILE = "trainer.json", "optimizer.safetensors"
+
+
+@dataclass
+class TrainState:
+    """Everything besides the weights that resuming a run needs; saved and restored as one object.
+
+    ``elapsed`` (training wall seconds so far) is state, not a metric: examples/s after a resume counts
+    the time of every segment. ``rng`` is captured when the state is saved and re-applied on load.
+    """
+
+    optimizer: torch.optim.Optimizer
+    run_hash: str
+    step: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    elapsed: float = 0.0
+    seen: int = 0
+    real_tokens: int = 0
+    padded_tokens: int = 0
+
+    def save(self, model_dir: Path) -> None:
+        """Write ``optimizer.safetensors`` + ``trainer.json`` into ``model_dir`` (capturing the RNG)."""
+        tensors, groups = _optimizer_tensors(self.optimizer)
+        save_file(tensors, str(Path(model_dir) / OPTIMIZER_FILE))
+        trainer = {
+            "run_hash": self.run_hash,
+            "step": self.step,
+            "history": self.history,
+            "elapsed": self.elapsed,
+            "seen": self.seen,
+            "real_tokens": self.real_tokens,
+            "padded_tokens": self.padded_tokens,
+            "rng": rng_state(),
+            **groups,
+        }
+        (Path(model_dir) / TRAINER_FILE).write_text(json.dumps(trainer, indent=2, sort_keys=True) + "\n")
+
+    @classmethod
+    def load(cls, model_dir: Path, optimizer: torch.optim.Optimizer, run_hash: str) -> TrainState | None:
+        """The state saved in ``model_dir`` by the run ``run_hash`` (optimizer moments restored in place,
+        RNG re-applied), or None when there is none or another run wrote it."""
+        path = Path(model_dir) / TRAINER_FILE
+        if not path.is_file():
+            return None
+        trainer = json.loads(path.read_text())
+        if trainer.get("run_hash") != run_hash:
+            return None
+        tensors = load_file(str(Path(model_dir) / OPTIMIZER_FILE), device="cpu")
+        _restore_optimizer(optimizer, tensors, trainer["param_groups"])
+        set_rng_state(trainer["rng"])
+        keys = ("step", "history", "elapsed", "seen", "real_tokens", "padded_tokens")
+        return cls(optimizer, run_hash, **{k: trainer[k] for k in keys})
+
+
 def save_checkpoint(
     model_dir: Path,
     model: JEPA,
     meta: dict[str, Any],
     tokenizer_path: Path,
-    optimizer: torch.optim.Optimizer | None = None,
-    trainer: dict[str, Any] | None = None,
+    state: TrainState | None = None,
 ) -> None:
     """Write a complete model dir atomically (temp dir + rename)."""
     model_dir = Path(model_dir)
@@ -67,12 +136,8 @@ def save_checkpoint(
     config = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": model.spec.to_json(), **meta}
     (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     shutil.copyfile(tokenizer_path, tmp / "tokenizer.json")
-    if optimizer is not None:
-        tensors, groups = _optimizer_tensors(optimizer)
-        save_file(tensors, str(tmp / "optimizer.safetensors"))
-        trainer = {**(trainer or {}), **groups}
-    if trainer is not None:
-        (tmp / "trainer.json").write_text(json.dumps(trainer, indent=2, sort_keys=True) + "\n")
+    if state is not None:
+        state.save(tmp)
     old = model_dir.with_name(model_dir.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if model_dir.exists():
@@ -113,12 +178,3 @@ def load_checkpoint(model_dir: Path, device: str = "cpu") -> tuple[JEPA, dict[st
     except RuntimeError as e:
         raise ModelLoadError(f"{model_dir}: weights do not match config.json ({e})") from e
     return model.to(device).eval(), cfg
-
-
-def load_training_state(model_dir: Path, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
-    """Restore optimizer moments in place; return trainer.json (step, rng, history)."""
-    model_dir = Path(model_dir)
-    trainer = json.loads((model_dir / "trainer.json").read_text())
-    tensors = load_file(str(model_dir / "optimizer.safetensors"), device="cpu")
-    _restore_optimizer(optimizer, tensors, trainer.pop("param_groups"))
-    return trainer

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from codelewm.config import ExtractConfig
+from codelewm.device import resolve_device
 from codelewm.model.batch import collate
 from codelewm.model.checkpoint import ModelLoadError, load_checkpoint
 from codelewm.model.jepa import JEPA
@@ -37,10 +38,11 @@ class LoadedModel:
         return next(self.model.parameters()).device
 
 
-def load_model(model_dir: Path, device: str = "cpu") -> LoadedModel:
-    """Load a trained checkpoint dir (model.safetensors + config.json + tokenizer.json)."""
+def load_model(model_dir: Path, device: str | torch.device = "cpu") -> LoadedModel:
+    """Load a trained checkpoint dir (model.safetensors + config.json + tokenizer.json) onto ``device``
+    (``auto|cpu|cuda``, see :func:`codelewm.device.resolve_device`)."""
     model_dir = Path(model_dir)
-    model, cfg = load_checkpoint(model_dir, device)
+    model, cfg = load_checkpoint(model_dir, resolve_device(device))
     tok = model_dir / "tokenizer.json"
     if not tok.is_file():
         raise ModelLoadError(

@@ -54,18 +54,44 @@ class JEPA(nn.Module):
                 spec.vocab_size, spec.max_action_tokens, m.d_model, m.n_head, m.n_action_layer, m.dropout
             )
         self.predictor = Predictor(m.d_model, m.n_head, m.n_pred_layer, m.d_latent, m.dropout)
-        self.apply(_init_weights)
-        self.state.proj.reset_parameters()
-        self.predictor.proj.reset_parameters()
-        nn.init.zeros_(self.predictor.proj.net[-1].weight)  # Δ = 0 at init: the prediction starts as a copy
-        # AdaLN-zero gates are re-zeroed after the generic init touched them
-        for blk in self.predictor.blocks:
-            nn.init.zeros_(blk.ada[1].weight)
-            nn.init.zeros_(blk.ada[1].bias)
+        self.init_weights()
         self.target: StateEncoder | None = None
         if spec.ema_target > 0:
             self.target = copy.deepcopy(self.state)
             self.target.requires_grad_(False)
+
+    def init_weights(self) -> None:
+        """The model's one initialisation, in a fixed order (the RNG stream it draws decides the weights).
+
+        1. every Linear and Embedding: N(0, 0.02), biases zero (nanoGPT), in ``Module.apply`` order;
+        2. the state encoder's and the predictor's projector heads: unit scale (std 1/sqrt(fan_in)) so
+           latents start near unit variance: with std 0.02 they start at ~0.02 and the first growth
+           goes into one direction;
+        3. the predictor's last layer zero: Δ = 0, the prediction starts as a copy of z_before;
+        4. the AdaLN modulations zero: each predictor block starts as the identity (AdaLN-zero).
+        """
+        self.apply(_normal_init)
+        for proj in (self.state.proj, self.predictor.proj):
+            for lin in (proj.net[0], proj.net[-1]):
+                nn.init.normal_(lin.weight, std=lin.in_features**-0.5)
+                nn.init.zeros_(lin.bias)
+        nn.init.zeros_(self.predictor.proj.net[-1].weight)
+        for blk in self.predictor.blocks:
+            nn.init.zeros_(blk.ada[1].weight)
+            nn.init.zeros_(blk.ada[1].bias)
+
+    def configure_optimizers(
+        self, lr: float, weight_decay: float, betas: tuple[float, float], device_type: str
+    ) -> torch.optim.AdamW:
+        """AdamW over the trainable parameters in two groups (nanoGPT): matrices and embeddings decay,
+        biases, norms and the null-action token (dim < 2) do not. Group and parameter order are fixed
+        (checkpointed optimizer moments are keyed by position)."""
+        params = [p for p in self.parameters() if p.requires_grad]
+        groups = [
+            {"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
+            {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+        ]
+        return torch.optim.AdamW(groups, lr=lr, betas=betas, fused=device_type == "cuda")
 
     # -- pieces -----------------------------------------------------------------------------------
     def encode_after(self, b: Batch) -> Tensor:
@@ -124,7 +150,7 @@ class JEPA(nn.Module):
             pt.lerp_(ps.detach(), 1.0 - d)
 
 
-def _init_weights(mod: nn.Module) -> None:
+def _normal_init(mod: nn.Module) -> None:
     if isinstance(mod, nn.Linear):
         nn.init.normal_(mod.weight, std=0.02)
         if mod.bias is not None:

@@ -3,8 +3,8 @@
 Pre-norm blocks with fused attention (``F.scaled_dot_product_attention``) so the GPU path uses
 flash / memory-efficient kernels; key-padding masks are boolean ``[B, T]`` with True = real token.
 AdaLN-zero blocks (DiT / LeWorldModel) let a pooled action vector modulate every predictor block;
-their modulation is zero-initialised so each block starts as the identity and the action's
-influence is learned rather than imposed.
+their modulation is zero-initialised (by ``JEPA.init_weights``, the one init of the model) so each
+block starts as the identity and the action's influence is learned rather than imposed.
 """
 
 from __future__ import annotations
@@ -91,9 +91,7 @@ class AdaLNBlock(nn.Module):
         self.xattn = Attention(d_model, n_head, dropout)
         self.ln2 = nn.LayerNorm(d_model, elementwise_affine=False)
         self.mlp = MLP(d_model, dropout)
-        self.ada = nn.Sequential(nn.SiLU(), nn.Linear(d_model, 9 * d_model))
-        nn.init.zeros_(self.ada[1].weight)  # AdaLN-zero: identity at init
-        nn.init.zeros_(self.ada[1].bias)
+        self.ada = nn.Sequential(nn.SiLU(), nn.Linear(d_model, 9 * d_model))  # zero at init: identity
 
     def forward(self, x: Tensor, mask: Tensor | None, c: Tensor, a_tok: Tensor, a_mask: Tensor) -> Tensor:
         # x [B, T, d] state tokens; c [B, d] pooled action; a_tok [B, A, d]; a_mask [B, A]
@@ -126,19 +124,13 @@ class Projector(nn.Module):
     LayerNorm, not BatchNorm: batches are length-bucketed and sibling-grouped, so batch statistics
     differ systematically from the running statistics used at eval. With BatchNorm, SIGReg was
     satisfied inside each batch while eval latents collapsed onto one direction (effective-rank
-    ratio 0.04 on the default data); LayerNorm behaves the same in train and eval.
+    ratio 0.04 on the default data); LayerNorm behaves the same in train and eval. Its two linear
+    layers get a unit-scale init (``JEPA.init_weights``).
     """
 
     def __init__(self, d_in: int, d_latent: int):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(d_in, d_in), nn.LayerNorm(d_in), nn.GELU(), nn.Linear(d_in, d_latent))
-
-    def reset_parameters(self) -> None:
-        """Unit-scale init (std 1/sqrt(fan_in)) so latents start near unit variance: with the
-        generic std-0.02 init they start at std ~0.02 and the first growth goes into one direction."""
-        for lin in (self.net[0], self.net[-1]):
-            nn.init.normal_(lin.weight, std=lin.in_features**-0.5)
-            nn.init.zeros_(lin.bias)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)

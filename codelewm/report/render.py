@@ -22,12 +22,19 @@ from codelewm.report.claims import HOLDS, METRIC_LABELS, NOT_MEASURED, build_cla
 from codelewm.report.experiments import COLUMNS as EXP_COLUMNS
 from codelewm.report.experiments import action_experiments
 from codelewm.report.funnel import check_accounting, funnel_rows, load_funnels
-from codelewm.stageio import code_version, write_json, write_manifest
+from codelewm.stageio import Stage, code_version, write_json
 
 TRAIN_KEYS = (
-    "action", "steps", "final_loss", "pred_loss", "sigreg", "val_pred_loss", "effective_rank_ratio",
-    "dim_std_median", "nn_entropy_ratio", "train_seconds", "examples_per_s",
-)  # fmt: skip
+    "action",
+    "steps",
+    "final_loss",
+    "pred_loss",
+    "sigreg",
+    "val_pred_loss",
+    "effective_rank_ratio",
+    "dim_std_median",
+    "nn_entropy_ratio",
+)  # fmt: skip  (wall-clock figures live in untracked timings files: the report must not depend on them)
 POOLS = ("sibling", "global")
 
 
@@ -136,8 +143,8 @@ def _ablation(train: dict[str, Any] | None, ev: dict[str, Any]) -> list[dict[str
 
 
 def _make_plots(live_dir: Path, details: Path, ev: dict[str, Any], plots_dir: Path) -> dict[str, str | None]:
-    for old in plots_dir.glob("*.png"):  # never leave a stale plot from an earlier run
-        old.unlink()
+    """Plots into ``plots_dir`` (a fresh staged directory: no stale plot of an earlier run survives)."""
+    plots_dir.mkdir(parents=True, exist_ok=True)
     made = {
         "training": plots.plot_training_curves(live_dir, plots_dir / "training_curves.png"),
         "ranks_sibling": plots.plot_rank_histograms(
@@ -159,8 +166,15 @@ def run_report(
     out_dir: Path,
 ) -> dict[str, Any]:
     """Render ``out_dir/report.md`` + plots + ``report.json`` + manifest; returns report.json's dict."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    parents = [Path(d) for d in [*metrics_dirs, eval_dir]]
+    with Stage("report", Path(out_dir), params={"report": cfg}, parents=parents, metrics=None, funnel=False) as st:
+        summary = _render(st, cfg, metrics_dirs, Path(train_metrics), Path(live_dir), Path(eval_dir))
+    return summary
+
+
+def _render(
+    st: Stage, cfg: ReportConfig, metrics_dirs: list[Path], train_metrics: Path, live_dir: Path, eval_dir: Path
+) -> dict[str, Any]:
     missing: list[str] = []
     funnels, miss = load_funnels([Path(d) for d in metrics_dirs], cfg.funnel_chain)
     missing += miss
@@ -173,7 +187,8 @@ def run_report(
     for name in ("ranks.parquet", "energies.parquet", "downstream.parquet"):
         if not (details / name).exists():
             missing.append(f"{(details / name).as_posix()} (evaluation details)")
-    plot_paths = _make_plots(Path(live_dir), details, ev, out_dir / "plots")
+    plots_dir = st.output("plots")
+    plot_paths = _make_plots(live_dir, details, ev, plots_dir)
     energies = details / "energies.parquet"
     claims = build_claims(ev_raw, energies, cfg.min_downstream_problems, cfg.bootstrap, cfg.seed)
     if cfg.dvc_experiments:
@@ -203,7 +218,7 @@ def run_report(
         "exp_note": exp_note,
         "plots": plot_paths,
     }
-    (out_dir / "report.md").write_text(_env().get_template("report.md.j2").render(**ctx), encoding="utf-8")
+    st.output("report.md").write_text(_env().get_template("report.md.j2").render(**ctx), encoding="utf-8")
     summary = {
         "title": cfg.title,
         "code_version": ctx["code_version"],
@@ -216,15 +231,7 @@ def run_report(
         "plots": {k: v for k, v in plot_paths.items() if v},
         "experiments": exp_rows,
     }
-    write_json(out_dir / "report.json", summary)
-    parents = [Path(d) / "manifest.json" for d in [*metrics_dirs, eval_dir]]
-    write_manifest(
-        out_dir,
-        "report",
-        [out_dir / "report.md", out_dir / "report.json", *(out_dir / p for p in plot_paths.values() if p)],
-        params={"report": cfg},
-        parents=[p for p in parents if p.exists()],
-    )
+    write_json(st.output("report.json"), summary)
     for m in missing:
         print(f"report: missing input {m}", file=sys.stderr)
     return summary

@@ -1,13 +1,19 @@
 """Bootstrap run *inside* the sandbox child: optional in-process guard, then the candidate program.
 
 This file is stdlib-only: the runner copies its text next to the candidate and runs it with
-``python -I -S -B boot.py main.py [--guard]``. It is never imported by the host for its side effects.
+``python -I -S -B boot.py main.py [--ready-fd N] [--guard]``. It is never imported by the host for its
+side effects. ``--ready-fd``: one byte is written there (and the fd closed) before the candidate runs,
+so the runner can tell "the sandbox never started" from "the candidate failed".
 
 The guard is a ``sys.addaudithook`` policy (audit hooks cannot be removed once installed). It blocks
 sockets, process creation (fork/exec/spawn/subprocess/system), ctypes (the usual way around audit
 hooks), signals to other processes, and any write, delete, rename or permission change outside the
-sandbox directory. It is a Python-level layer: it complements, and never replaces, the OS limits and
-namespaces the runner applies (native extensions could bypass it; ctypes is therefore blocked).
+sandbox directory. It is defence in depth only: the containment is the runner's OS layer
+(bubblewrap). Known ways around the guard, all contained by that layer and exercised by the hostile
+corpus in ``tests/sandbox/hostile``: ``os.open(..., dir_fd=...)`` (the audit event carries no dir_fd),
+``_posixsubprocess.fork_exec`` (no audit event), native code. Its policy is captured in the hook's
+closure at install time, so rebinding this module's globals (``_BLOCKED_EVENTS``, ``os.path.realpath``)
+no longer switches it off.
 
 Exit codes read by the runner: 0 = ran to completion, 1 = AssertionError (a test failed),
 2 = any other exception (crash, syntax error, MemoryError, guard violation), 3 = the program called
@@ -70,30 +76,33 @@ class GuardViolation(PermissionError):
 
 
 def _install_guard(root: str) -> None:
-    root = os.path.realpath(root)
-    allowed_files = {os.devnull}
+    # everything the hook uses is bound here: the candidate can rebind module globals, not closure cells
+    realpath, join, fsdecode, fspath, sep = os.path.realpath, os.path.join, os.fsdecode, os.fspath, os.sep
+    blocked, path_events, write_flags = frozenset(_BLOCKED_EVENTS), dict(_PATH_EVENTS), _WRITE_FLAGS
+    root = realpath(root)
+    allowed_files = frozenset({os.devnull})
 
     def inside(path: object) -> bool:
         if isinstance(path, int):  # an already-open descriptor: its opening was checked
             return True
         try:
-            p = os.fsdecode(os.fspath(path))  # type: ignore[arg-type]
+            p = fsdecode(fspath(path))  # type: ignore[arg-type]
         except TypeError:
             return False
         # root is fixed at install time, so a later os.chdir cannot widen the allowed area
-        real = os.path.realpath(os.path.join(root, p))
-        return real == root or real.startswith(root + os.sep) or real in allowed_files
+        real = realpath(join(root, p))
+        return real == root or real.startswith(root + sep) or real in allowed_files
 
     def hook(event: str, args: tuple) -> None:
-        if event in _BLOCKED_EVENTS:
+        if event in blocked:
             raise GuardViolation(f"sandbox: {event} is not allowed")
         if event == "open":
             path, mode, flags = (tuple(args) + (None, None, None))[:3]
-            writes = bool(mode and any(c in str(mode) for c in "wax+")) or bool((flags or 0) & _WRITE_FLAGS)
+            writes = bool(mode and any(c in str(mode) for c in "wax+")) or bool((flags or 0) & write_flags)
             if writes and not inside(path):
                 raise GuardViolation("sandbox: writing outside the sandbox directory is not allowed")
-        elif event in _PATH_EVENTS:
-            for i in _PATH_EVENTS[event]:
+        elif event in path_events:
+            for i in path_events[event]:
                 if i < len(args) and args[i] is not None and not inside(args[i]):
                     raise GuardViolation(f"sandbox: {event} outside the sandbox directory is not allowed")
 
@@ -117,9 +126,17 @@ def _relay_if_namespace_init() -> None:
     os._exit(os.WEXITSTATUS(status))
 
 
+def _signal_ready(argv: list[str]) -> None:
+    if "--ready-fd" in argv:
+        fd = int(argv[argv.index("--ready-fd") + 1])
+        os.write(fd, b"1")
+        os.close(fd)
+
+
 def main(argv: list[str]) -> int:
     program = argv[1]
     guard = "--guard" in argv[2:]
+    _signal_ready(argv)
     with open(program, encoding="utf-8") as f:
         source = f.read()
     if guard:

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from codelewm.config import SecretScanConfig
 from codelewm.secrets.rules import RULES, Match, find_secrets, fingerprint
-from codelewm.stageio import sha256_file, write_json
+from codelewm.stageio import Stage, is_timings_file, sha256_file
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".ico"})
 CHUNK_CHARS = 1 << 20
@@ -138,12 +138,15 @@ def scan_safetensors(path: Path) -> Iterator[tuple[str, Match]]:
 
 
 def iter_files(scan_paths: list[Path]) -> Iterator[Path]:
+    """Files under ``scan_paths``; stage timings files are skipped: DVC and git ignore them, so they are
+    never published (and hold only numbers)."""
     for p in scan_paths:
         p = Path(p)
         if p.is_file():
             yield p
         elif p.is_dir():
-            yield from sorted(f for f in p.rglob("*") if f.is_file() and not f.is_symlink())
+            files = (f for f in p.rglob("*") if f.is_file() and not f.is_symlink() and not is_timings_file(f))
+            yield from sorted(files)
         else:
             raise FileNotFoundError(f"secret-scan: path to scan does not exist: {p}")
 
@@ -170,7 +173,24 @@ def scan_file(path: Path, cfg: SecretScanConfig) -> tuple[list[tuple[str, Match]
 
 
 def run_secret_scan(cfg: SecretScanConfig, scan_paths: list[Path], out_path: Path) -> int:
-    """Scan every file under ``scan_paths``; write the redacted findings JSON; return #findings."""
+    """Scan every file under ``scan_paths``; write the redacted findings JSON (the stage's metrics, with
+    ``<name>.manifest.json`` beside it); return #findings."""
+    out_path = Path(out_path)
+    with Stage(
+        "secret-scan",
+        out_path.parent,
+        params={"secret_scan": cfg},
+        parents=scan_paths,
+        metrics=out_path.name,
+        manifest=f"{out_path.stem}.manifest.json",
+        timings=f"{out_path.stem}.timings.json",
+        funnel=False,
+    ) as st:
+        st.metrics.update(_scan(cfg, scan_paths))
+    return int(st.result["n_findings"])
+
+
+def _scan(cfg: SecretScanConfig, scan_paths: list[Path]) -> dict[str, Any]:
     allow = set(cfg.allowlist)
     findings: list[dict[str, str]] = []
     allowed: list[dict[str, str]] = []
@@ -191,18 +211,14 @@ def run_secret_scan(cfg: SecretScanConfig, scan_paths: list[Path], out_path: Pat
             (allowed if m.fingerprint in allow else findings).append(rec)
     for f in findings:  # the fingerprint identifies the finding for review/allowlisting; no value
         print(f"secret-scan: {f['file']} [{f['location']}] {f['rule']} fingerprint={f['fingerprint']}", file=sys.stderr)
-    write_json(
-        out_path,
-        {
-            "n_findings": len(findings),
-            "n_allowlisted": len(allowed),
-            "files_scanned": sum(read_as.values()),
-            "files_by_type": dict(sorted(read_as.items())),
-            "by_rule": dict(sorted(Counter(f["rule"] for f in findings).items())),
-            "findings": findings,
-            "allowlisted": allowed,
-            "skipped": skipped,
-            "rules": [r.name for r in RULES] + ["unscannable-file"],
-        },
-    )
-    return len(findings)
+    return {
+        "n_findings": len(findings),
+        "n_allowlisted": len(allowed),
+        "files_scanned": sum(read_as.values()),
+        "files_by_type": dict(sorted(read_as.items())),
+        "by_rule": dict(sorted(Counter(f["rule"] for f in findings).items())),
+        "findings": findings,
+        "allowlisted": allowed,
+        "skipped": skipped,
+        "rules": [r.name for r in RULES] + ["unscannable-file"],
+    }

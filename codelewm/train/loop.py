@@ -2,8 +2,10 @@
 resumable safetensors checkpoints, optional DDP.
 
 Determinism: init from the seed, batch plans from (seed, epoch), SIGReg directions from (seed, step),
-and the global RNG (dropout) saved in every checkpoint, so stopping after any step and resuming from
-the last checkpoint replays the same updates as an uninterrupted run (exactly, on CPU).
+and the global RNG (dropout) saved in every checkpoint with the rest of the :class:`TrainState`, so
+stopping after any step and resuming from the last checkpoint replays the same updates as an
+uninterrupted run (exactly, on CPU). Under DDP the loss is the global batch's (see
+:mod:`codelewm.model.globalbatch`): the same objective, and the same gradients, as one process.
 """
 
 from __future__ import annotations
@@ -12,46 +14,25 @@ import hashlib
 import json
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as tdist
 from safetensors.torch import load_file
 
 from codelewm.config import ModelConfig, TrainConfig, to_dict
+from codelewm.device import Dist
 from codelewm.model.batch import BatchPlan, collate, row_length
-from codelewm.model.checkpoint import load_training_state, save_checkpoint
+from codelewm.model.checkpoint import TrainState, save_checkpoint
+from codelewm.model.globalbatch import GlobalBatch
 from codelewm.model.jepa import JEPA, ModelSpec
-from codelewm.model.objective import energy, loss, random_directions, unchanged_first_rate
+from codelewm.model.objective import energy, loss, sigreg_directions, unchanged_first_rate
 from codelewm.train.collapse import check_collapse, collapse_metrics
 from codelewm.train.schedule import lr_at
 
 MAX_VAL_ROWS = 1024  # held-out rows used for val loss and the collapse gate at each eval point
 LOG_POINTS = 100  # about this many train-loss points per curve
-
-
-@dataclass(frozen=True)
-class Dist:
-    rank: int = 0
-    world: int = 1
-    device: torch.device = torch.device("cpu")
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise RuntimeError("train.device=cuda but CUDA is not available")
-        return torch.device("cuda", local_rank)
-    if name != "cpu":
-        raise ValueError(f"train.device must be auto|cpu|cuda, got {name!r}")
-    return torch.device("cpu")
 
 
 def _training_code_hash() -> str:
@@ -108,19 +89,6 @@ def evaluate(model: JEPA, rows: list[dict], batch_size: int, device: torch.devic
     }
 
 
-def _rng_state() -> dict[str, Any]:
-    st: dict[str, Any] = {"cpu": torch.get_rng_state().tolist()}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        st["cuda"] = torch.cuda.get_rng_state().tolist()
-    return st
-
-
-def _set_rng_state(st: dict[str, Any]) -> None:
-    torch.set_rng_state(torch.tensor(st["cpu"], dtype=torch.uint8))
-    if "cuda" in st and torch.cuda.is_available():
-        torch.cuda.set_rng_state(torch.tensor(st["cuda"], dtype=torch.uint8))
-
-
 def train_model(
     spec: ModelSpec,
     mcfg: ModelConfig,
@@ -130,41 +98,34 @@ def train_model(
     model_dir: Path,
     tokenizer_path: Path,
     meta: dict[str, Any],
-    dist: Dist = Dist(),
+    dist: Dist | None = None,
     stop_after: int | None = None,
 ) -> dict[str, Any] | None:
     """Train (or resume) one model into ``model_dir``; return its summary, or None if stopped early."""
     if not val_rows:
         raise ValueError("no validation rows: the collapse gate needs held-out latents")
+    dist = dist or Dist()
     device = dist.device
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
     torch.manual_seed(tcfg.seed)
     model = JEPA(spec).to(device)
-    decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
-    opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": tcfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=tcfg.lr,
-        betas=(0.9, 0.95),
-        fused=device.type == "cuda",
-    )
+    opt = model.configure_optimizers(tcfg.lr, tcfg.weight_decay, (0.9, 0.95), device.type)
     rhash = run_hash(spec, mcfg, tcfg, meta.get("data_manifest_sha256", ""), dist.world)
-    start, history, elapsed, seen, real_tok, pad_tok = 0, [], 0.0, 0, 0, 0
-    trainer_file = Path(model_dir) / "trainer.json"
-    if trainer_file.is_file() and json.loads(trainer_file.read_text()).get("run_hash") == rhash:
+    state = TrainState.load(Path(model_dir), opt, rhash)
+    if state is not None:
         model.load_state_dict(load_file(str(Path(model_dir) / "model.safetensors"), device=str(device)), strict=True)
-        tr = load_training_state(Path(model_dir), opt)
-        start, history, elapsed = tr["step"], tr["history"], tr["elapsed"]
-        seen, real_tok, pad_tok = tr["seen"], tr["real_tokens"], tr["padded_tokens"]
-        _set_rng_state(tr["rng"])
         if dist.is_main:
-            print(f"[{spec.action}] resuming {model_dir} at step {start}/{tcfg.steps}", file=sys.stderr)
-    fwd = model
+            print(f"[{spec.action}] resuming {model_dir} at step {state.step}/{tcfg.steps}", file=sys.stderr)
+    else:
+        state = TrainState(opt, rhash)
+    start = state.step
+    fwd, gb = model, GlobalBatch()
     if dist.world > 1:
         fwd = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None
         )
+        gb = GlobalBatch(dist.world, dist.rank, tdist.new_group())  # the loss's own collectives
     if tcfg.compile and device.type == "cuda":
         fwd = torch.compile(fwd, dynamic=True)
     plan = BatchPlan(
@@ -182,19 +143,9 @@ def train_model(
     model.train()
 
     def checkpoint(step: int) -> None:
-        if not dist.is_main:
-            return
-        trainer = {
-            "run_hash": rhash,
-            "step": step,
-            "history": history,
-            "elapsed": elapsed,
-            "seen": seen,
-            "real_tokens": real_tok,
-            "padded_tokens": pad_tok,
-            "rng": _rng_state(),
-        }
-        save_checkpoint(model_dir, model, {**meta, "step": step}, tokenizer_path, opt, trainer)
+        if dist.is_main:
+            state.step = step
+            save_checkpoint(model_dir, model, {**meta, "step": step}, tokenizer_path, state)
 
     t0 = time.perf_counter()
     for step in range(start, tcfg.steps):
@@ -209,13 +160,14 @@ def train_model(
             spec.max_action_tokens,
         )
         r, p = b.token_counts()
-        real_tok, pad_tok, seen = real_tok + r, pad_tok + p, seen + b.size * dist.world
+        state.real_tokens += r
+        state.padded_tokens += p
+        state.seen += b.size * dist.world
         b = b.to(device)
-        gen = torch.Generator().manual_seed(tcfg.seed * 1_000_003 + step)
-        dirs = random_directions(spec.dims.d_latent, mcfg.sigreg_directions, gen, device)
+        dirs = sigreg_directions(tcfg.seed, step, spec.dims.d_latent, mcfg.sigreg_directions, device)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
             out = fwd(b)
-        total, parts = loss(out, mcfg, dirs)
+        total, parts = loss(out, mcfg, dirs, gb)
         opt.zero_grad(set_to_none=True)
         total.backward()
         parts["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg.grad_clip))
@@ -226,31 +178,32 @@ def train_model(
         n_acc += 1
         done = step + 1
         if done % log_every == 0 or done == tcfg.steps:
-            history.append({"step": done, "lr": lr, **{k: v / n_acc for k, v in acc.items()}})
+            state.history.append({"step": done, "lr": lr, **{k: v / n_acc for k, v in acc.items()}})
             acc, n_acc = {}, 0
         if done % tcfg.eval_every == 0 and done < tcfg.steps:
             ev = evaluate(model, val_rows, tcfg.batch_size, device)
-            history.append({"step": done, **ev})
+            state.history.append({"step": done, **ev})
             if dist.is_main:
                 print(
-                    f"[{spec.action}] step {done} loss {history[-2].get('loss', float('nan')):.4f} "
+                    f"[{spec.action}] step {done} loss {state.history[-2].get('loss', float('nan')):.4f} "
                     + " ".join(f"{k} {v:.4f}" for k, v in ev.items()),
                     file=sys.stderr,
                 )
             if tcfg.gate_every_eval and done >= tcfg.warmup_steps:
                 check_collapse(ev, tcfg.collapse, f"{spec.action} model step {done}")
         if done % tcfg.checkpoint_every == 0 or done == tcfg.steps:
-            elapsed += time.perf_counter() - t0
+            state.elapsed += time.perf_counter() - t0
             t0 = time.perf_counter()
             if done < tcfg.steps:
                 checkpoint(done)
         if stop_after is not None and done >= stop_after and done < tcfg.steps:
             return None  # simulated kill (tests): whatever was checkpointed is all that survives
-    elapsed += time.perf_counter() - t0 if start < tcfg.steps else 0.0
+    state.elapsed += time.perf_counter() - t0 if start < tcfg.steps else 0.0
     ev = evaluate(model, val_rows, tcfg.batch_size, device)
-    history.append({"step": tcfg.steps, **ev})
+    state.history.append({"step": tcfg.steps, **ev})
     check_collapse(ev, tcfg.collapse, f"{spec.action} model, end of training")
     checkpoint(tcfg.steps)
+    history, elapsed = state.history, state.elapsed
     last = [h for h in history if "loss" in h][-1] if any("loss" in h for h in history) else {}
     return {
         "action": spec.action,
@@ -260,7 +213,7 @@ def train_model(
         "sigreg": last.get("sigreg"),
         **ev,
         "train_seconds": elapsed,
-        "examples_per_s": seen / elapsed if elapsed > 0 else None,
-        "padding_fraction": 1.0 - real_tok / pad_tok if pad_tok else None,
+        "examples_per_s": state.seen / elapsed if elapsed > 0 else None,
+        "padding_fraction": 1.0 - state.real_tokens / state.padded_tokens if state.padded_tokens else None,
         "history": history,
     }

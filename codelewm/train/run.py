@@ -1,9 +1,10 @@
 """Stage train: the action-conditioned model into out/main and the no-action control into out/control.
 
 Both models use identical settings (sizes, steps, seed, data); the control only differs in
-``action=none``. Writes metrics/train.json (interface 6), DVCLive curves under
-``<live_dir>/plots/metrics/{main,control}/*.tsv``, and each model dir's manifest.json.
-Under ``torchrun`` (WORLD_SIZE > 1) training is data-parallel; only rank 0 writes anything.
+``action=none``. Writes metrics/train.json (interface 6; wall-clock figures go to
+metrics/train.timings.json), DVCLive curves under ``<live_dir>/plots/metrics/{main,control}/*.tsv``
+and the stage manifest ``<out>/manifest.json`` over both model dirs. Under ``torchrun``
+(WORLD_SIZE > 1) training is data-parallel; only rank 0 writes anything.
 """
 
 from __future__ import annotations
@@ -14,37 +15,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-from tokenizers import Tokenizer
-
 from codelewm.config import ExtractConfig, ModelConfig, TrainConfig, to_dict
+from codelewm.data.tokenizer import PAD_ID, load_tokenizer
+from codelewm.device import cleanup_distributed, init_distributed
 from codelewm.model.batch import ROW_COLUMNS
 from codelewm.model.jepa import ModelSpec
-from codelewm.stageio import sha256_file, write_json, write_manifest
-from codelewm.train.ddp import cleanup_distributed, init_distributed
+from codelewm.rowio import read_split
+from codelewm.stageio import Stage, sha256_file
 from codelewm.train.loop import train_model
 
-PAD_TOKEN = "<pad>"  # the data pipeline's tokenizer reserves id 0 for it
-
-
-def load_rows(split_dir: Path) -> list[dict[str, Any]]:
-    """All rows of one split's shards (only the columns training needs), in file order."""
-    files = sorted(Path(split_dir).glob("*.parquet"))
-    if not files:
-        raise FileNotFoundError(f"no shards in {split_dir}")
-    rows: list[dict[str, Any]] = []
-    for f in files:
-        rows.extend(pq.read_table(f, columns=list(ROW_COLUMNS)).to_pylist())
-    return rows
-
-
-def tokenizer_info(path: Path) -> tuple[int, int]:
-    """(vocab size, pad id) of the pipeline-trained tokenizer."""
-    tok = Tokenizer.from_file(str(path))
-    pad = tok.token_to_id(PAD_TOKEN)
-    if pad is None:
-        raise ValueError(f"{path}: tokenizer has no {PAD_TOKEN} token")
-    return tok.get_vocab_size(with_added_tokens=True), pad
+TIMING_KEYS = ("train_seconds", "examples_per_s")  # per-model summary figures that depend on the machine
 
 
 def data_hash(shards_dir: Path) -> str:
@@ -68,10 +48,11 @@ def _check_ids(rows: list[dict[str, Any]], vocab: int, where: str) -> None:
         raise ValueError(f"{where}: token id {top} >= tokenizer vocab size {vocab}; shards and tokenizer disagree")
 
 
-def _log_curves(live_dir: Path, results: dict[str, dict[str, Any]]) -> None:
+def _log_curves(plots_dir: Path, results: dict[str, dict[str, Any]]) -> None:
+    """DVCLive curves into ``plots_dir`` (= ``<live dir>/plots``, DVCLive's layout)."""
     from dvclive import Live
 
-    live = Live(dir=str(live_dir), dvcyaml=None, save_dvc_exp=False)
+    live = Live(dir=str(plots_dir.parent), dvcyaml=None, save_dvc_exp=False)
     for name, res in results.items():
         for point in res["history"]:
             live.step = point["step"]
@@ -95,8 +76,9 @@ def run_train(
     shards_dir, out_dir = Path(shards_dir), Path(out_dir)
     dist = init_distributed(train_cfg.device)
     try:
-        train_rows, val_rows = load_rows(shards_dir / "train"), load_rows(shards_dir / "val")
-        vocab, pad = tokenizer_info(tokenizer_path)
+        train_rows = read_split(shards_dir, "train", columns=list(ROW_COLUMNS))
+        val_rows = read_split(shards_dir, "val", columns=list(ROW_COLUMNS))
+        vocab, pad = load_tokenizer(tokenizer_path).get_vocab_size(), PAD_ID
         _check_ids(train_rows + val_rows, vocab, str(shards_dir))
         meta = {
             "data_manifest_sha256": data_hash(shards_dir),
@@ -144,17 +126,21 @@ def run_train(
             results[name] = res
         if not dist.is_main:
             return None
-        for name in results:
-            write_manifest(
-                out_dir / name,
-                "train",
-                [out_dir / name],
-                params={"model": model_cfg, "train": train_cfg},
-                parents=[p for p in [shards_dir / "manifest.json"] if p.is_file()],
-            )
-        _log_curves(Path(live_dir), results)
-        metrics = {name: {k: v for k, v in res.items() if k != "history"} for name, res in results.items()}
-        write_json(Path(metrics_path), metrics)
-        return metrics
+        metrics_path = Path(metrics_path)
+        with Stage(
+            "train",
+            out_dir,
+            params={"model": model_cfg, "train": train_cfg, "extract": extract_cfg},
+            parents=[shards_dir, Path(tokenizer_path)],
+            metrics=metrics_path,
+            timings=metrics_path.with_name(f"{metrics_path.stem}.timings.json"),
+            funnel=False,
+        ) as st:
+            for name, res in results.items():
+                st.adopt(out_dir / name)  # checkpointed in place (resumable), each write atomic
+                st.metrics[name] = {k: v for k, v in res.items() if k != "history" and k not in TIMING_KEYS}
+                st.timings[name] = {k: res[k] for k in TIMING_KEYS}
+            _log_curves(st.output(Path(live_dir) / "plots"), results)
+        return st.result
     finally:
         cleanup_distributed()

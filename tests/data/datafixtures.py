@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import ast
 import json
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from codelewm.data.codestate import (
-    INDEX_COUNTS,
-    clear_caches,
-    index_counts_since,
+from codelewm.data.codestate import Indexer
+from codelewm.data.modindex import (
     index_json,
-    index_module,
     index_tree,
 )
 from codelewm.records import TRANSITION_SCHEMA, stable_id
@@ -74,8 +70,15 @@ def rename(i: int, text: str) -> str:
         return text
     words = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta", "lambda_", "zeta"]
     w = words[i % len(words)] + str(i)
-    for old, new in [("clamp", f"clamp_{w}"), ("total", f"total_{w}"), ("result", f"acc_{w}"), ("value", f"val_{w}"),
-                     ("item", f"elem_{w}"), ("Cache", f"Cache{w.title()}"), ("key", f"k_{w}")]:
+    for old, new in [
+        ("clamp", f"clamp_{w}"),
+        ("total", f"total_{w}"),
+        ("result", f"acc_{w}"),
+        ("value", f"val_{w}"),
+        ("item", f"elem_{w}"),
+        ("Cache", f"Cache{w.title()}"),
+        ("key", f"k_{w}"),
+    ]:
         text = text.replace(old, new)
     return text
 
@@ -128,8 +131,7 @@ def assert_indexes_match(rows: list[dict]) -> None:
     """Every row carries the module index of its before file, made from ingest's own parse: used as
     is downstream (supplied, never parsed) and equal to a fresh parse's."""
     files = {r["before_file"]: r["before_index"] for r in rows}
-    clear_caches()
-    before = Counter(INDEX_COUNTS)
+    ix = Indexer()
     for src, blob in files.items():
-        assert index_module(src, blob) == index_tree(ast.parse(src), src)
-    assert index_counts_since(before) == {"supplied": len(files), "parsed": 0, "rejected": 0}
+        assert ix.index(src, blob) == index_tree(ast.parse(src), src)
+    assert ix.counts_dict() == {"supplied": len(files), "parsed": 0, "rejected": 0}

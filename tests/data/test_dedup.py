@@ -46,8 +46,15 @@ def test_exact_near_and_benchmark_drops(tmp_path: Path) -> None:
     fork = [dict(r, id=f"fork-{i}", repo="fork", before_key="fork-clamp") for i, r in enumerate(rows[:1])]
     fork[0]["instruction"] = "Use an inclusive lower bound"
     he = humaneval_docs()[0]
-    bench = dict(rows[3], id="bench", symbol="", before_key="bench", repo="benchrepo",
-                 before_file=he + "\n    return None\n", after_file=he + "\n    return []\n")
+    bench = dict(
+        rows[3],
+        id="bench",
+        symbol="",
+        before_key="bench",
+        repo="benchrepo",
+        before_file=he + "\n    return None\n",
+        after_file=he + "\n    return []\n",
+    )
     m, kept, q = _run(tmp_path, rows + [exact, *fork, bench])
     reasons = {r["id"]: r["reason"] for r in q}
     assert reasons == {"dup-exact": "exact_duplicate", "bench": "benchmark_overlap", "fork-0": "near_duplicate"}
@@ -91,7 +98,7 @@ def test_minhash_estimates_and_banding() -> None:
 def test_neardup_bench_smoke() -> None:
     from click.testing import CliRunner
 
-    from codelewm.data.bench import cli
+    from bench.data import cli
 
     res = CliRunner().invoke(cli, ["--only", "neardup", "--docs", "2000", "--baseline-docs", "100"])
     assert res.exit_code == 0, res.output
@@ -103,7 +110,7 @@ def test_pipeline_bench_smoke(tmp_path: Path) -> None:
     import yaml
     from click.testing import CliRunner
 
-    from codelewm.data.bench import cli
+    from bench.data import cli
 
     params = yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text())
     params["ingest"]["synthetic"].update(max_files=6, max_before_states=12)

@@ -9,8 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from codelewm.config import ExtractConfig
-from codelewm.data.codestate import ExtractError, clear_caches
-from codelewm.data.extract import Featurizer, changed_line_mask, run_extract, states_for, tokenizer_texts
+from codelewm.data.codestate import ExtractError, Indexer
+from codelewm.data.extract import run_extract, tokenizer_texts
+from codelewm.data.featurize import Featurizer, changed_line_mask, states_for
 from codelewm.data.tokenizer import train_tokenizer
 from codelewm.records import EXAMPLE_SCHEMA, SCHEMA_VERSION
 from codelewm.stageio import verify_manifest
@@ -41,8 +42,21 @@ def test_featurize_views(feat: Featurizer) -> None:
     assert feat.tok.decode(f["before_ids"]) == f["before_state"]
     assert _marked_lines(f, feat) == {"if value <= low:"}
     assert feat.pad_id == 0 and feat.vocab_size == feat.tok.get_vocab_size()
-    assert set(EXAMPLE_SCHEMA.names) - {"schema_version", "id", "split", "source", "repo", "path", "license", "op",
-                                        "family", "instruction_kind", "before_key", "instruction", "symbol"} <= set(f)
+    assert set(EXAMPLE_SCHEMA.names) - {
+        "schema_version",
+        "id",
+        "split",
+        "source",
+        "repo",
+        "path",
+        "license",
+        "op",
+        "family",
+        "instruction_kind",
+        "before_key",
+        "instruction",
+        "symbol",
+    } <= set(f)
 
 
 @pytest.mark.parametrize(
@@ -50,7 +64,11 @@ def test_featurize_views(feat: Featurizer) -> None:
     [
         ("result += item", "result -= item", ["replace AugAssign.op Add->Sub"]),
         ("for item in items:\n        result += item", "for x in items:\n        result += x", ["rename Name item->x"]),
-        ("    return result\n", "    if not items:\n        return None\n    return result\n", ["insert If in FunctionDef.body"]),
+        (
+            "    return result\n",
+            "    if not items:\n        return None\n    return result\n",
+            ["insert If in FunctionDef.body"],
+        ),
         ("    result = 0\n", "", ["delete Assign in FunctionDef.body"]),
         ("result = 0", "result = 0  # start", ["edit comment"]),
     ],
@@ -150,9 +168,7 @@ def test_run_extract_same_with_and_without_supplied_indexes(tmp_path: Path) -> N
     for r in rows:
         if r["repo"] == "repo1":  # made by an older format: rejected, the file parsed instead
             r["before_index"] = r["before_index"].replace('"format":1', '"format":0')
-    clear_caches()
     m_sup = run_extract(CFG, write_rows(tmp_path / "in" / "a.parquet", rows), tmp_path / "a")
-    clear_caches()
     m_bare = run_extract(CFG, write_rows(tmp_path / "in" / "b.parquet", bare), tmp_path / "b")
     n_files = len({r["before_file"] for r in rows})
     assert n_files == 3 and m_sup["module_indexes"]["supplied"] == 2 and m_sup["module_indexes"]["rejected"] == 1
@@ -163,7 +179,7 @@ def test_run_extract_same_with_and_without_supplied_indexes(tmp_path: Path) -> N
 
 def test_tokenizer_texts_count_each_before_state_once_and_only_new_after_lines() -> None:
     after = MODULE.replace("result = 0", "result = 1\n    seen = set()")
-    _sym, before, after_state, ops = states_for(MODULE, after, "total")
+    _sym, before, after_state, ops = states_for(Indexer(), MODULE, after, "total")
     first = list(tokenizer_texts(before, after_state, "Start at one", ops, 24, first=True))
     assert first[0] == before.render(24)
     assert first[1].split("\n") == ["    result = 1", "    seen = set()"]

@@ -1,6 +1,6 @@
 """The data stages create no reference cycles per row, so they may run with the cyclic GC paused.
 
-``stageio.paused_gc`` switches the automatic cyclic GC off for ingest, dedup and extract (with a
+``rowio.paused_gc`` switches the automatic cyclic GC off for ingest, dedup and extract (with a
 safety-net collection every ``collect_every`` rows). That keeps memory bounded only if the per-row
 code, failure paths included, leaves no cyclic garbage: here the cyclic garbage a stage leaves must
 not grow when the same mix of good and bad rows is repeated.

@@ -17,7 +17,6 @@ from tests.data.sources.gitfixture import commit, init
 SMALL = SyntheticSourceConfig(max_files=12, max_before_states=15, siblings=3)
 
 
-
 def test_synthetic_outputs(tmp_path: Path) -> None:
     m = run_ingest(IngestConfig(synthetic=SMALL), tmp_path / "a")
     assert m["in"] == m["kept"] + m["dropped_total"] and m["kept"] > 0
@@ -29,7 +28,7 @@ def test_synthetic_outputs(tmp_path: Path) -> None:
     assert_indexes_match(t.to_pylist())
     assert verify_manifest(tmp_path / "a" / "manifest.json") == []
     man = json.loads((tmp_path / "a" / "manifest.json").read_text())
-    assert man["params"]["synthetic"]["siblings"] == 3
+    assert man["params"]["ingest"]["synthetic"]["siblings"] == 3 and man["parents"] == {}
     # deterministic: same seed -> same rows
     run_ingest(IngestConfig(synthetic=SMALL), tmp_path / "b")
     assert pq.read_table(tmp_path / "b" / "transitions.parquet").equals(t)

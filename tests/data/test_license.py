@@ -12,7 +12,7 @@ from codelewm.config import LicenseConfig
 from codelewm.data.license import evaluate, normalize, run_license_gate
 from codelewm.data.sources.base import transition
 from codelewm.records import TRANSITION_SCHEMA
-from codelewm.stageio import RecordWriter
+from codelewm.rowio import RecordWriter
 
 ALLOW = LicenseConfig().allow
 
@@ -50,8 +50,8 @@ def test_run_license_gate(tmp_path: Path) -> None:
     with RecordWriter(inp, TRANSITION_SCHEMA) as w:
         for i, lic in enumerate(lics):
             w.write(transition(id=f"r{i}", source="hf", repo="o/r", path="a.py", symbol="f", license=lic,
-                               instruction="Fix it now", op="commit", family="commit", instruction_kind="commit", before_file="a", before_index="", after_file="b",
-                               before_key="k", meta={}))  # fmt: skip
+                               instruction="Fix it now", op="commit", family="commit", instruction_kind="commit",
+                               before_file="a", before_index="", after_file="b", before_key="k", meta={}))  # fmt: skip
     m = run_license_gate(LicenseConfig(), inp, tmp_path / "out")
     assert m["in"] == 6 and m["kept"] == 2
     assert m["dropped"] == {"denied_license:GPL-3.0-only": 1, "unknown_license": 2, "invalid_license_expression": 1}

@@ -10,8 +10,8 @@ import pytest
 from tokenizers import pre_tokenizers
 
 from codelewm.config import ExtractConfig
-from codelewm.data.codestate import build_state, index_module
-from codelewm.data.extract import changed_after_lines, changed_line_mask, unified_diff
+from codelewm.data.codestate import Indexer, build_state
+from codelewm.data.featurize import changed_after_lines, changed_line_mask, unified_diff
 from codelewm.data.line_encoder import LineEncoder, StateEncoding, splice_is_exact
 from codelewm.data.tokenizer import train_tokenizer
 from tests.data.datafixtures import MODULE
@@ -19,8 +19,36 @@ from tests.data.datafixtures import MODULE
 # words that stress the split regex at a line break: contractions, digits, unicode letters and
 # symbols, special-token text, quotes, tabs and odd whitespace inside lines
 _WORDS = [
-    "def", "return", "self", "x1", "_y", "42", "3.5e-3", "'s", "'t", "it's", "(", ")", ":", "->", "==",
-    "+=", "#", "'''", '"', "é", "ünï", "✓", "变量", "<pad>", "<sep>", "\t", "  ", "\u3000", "\x0c", "…",
+    "def",
+    "return",
+    "self",
+    "x1",
+    "_y",
+    "42",
+    "3.5e-3",
+    "'s",
+    "'t",
+    "it's",
+    "(",
+    ")",
+    ":",
+    "->",
+    "==",
+    "+=",
+    "#",
+    "'''",
+    '"',
+    "é",
+    "ünï",
+    "✓",
+    "变量",
+    "<pad>",
+    "<sep>",
+    "\t",
+    "  ",
+    "\u3000",
+    "\x0c",
+    "…",
 ]
 
 
@@ -37,7 +65,7 @@ def _random_text(rng: random.Random) -> str:
 
 
 def _texts() -> list[str]:
-    idx = index_module(MODULE)
+    idx = Indexer().index(MODULE)
     states = [build_state(idx, q) for q in idx.symbols]
     rng = random.Random(0)
     return [s.render(k) for s in states for k in (0, 2, 24)] + [_random_text(rng) for _ in range(400)]

@@ -9,7 +9,7 @@ from itertools import combinations
 import numpy as np
 import pytest
 
-from codelewm.data.bench import make_neardup_corpus
+from bench.data import make_neardup_corpus
 from codelewm.data.minhash import (
     _densify,
     _encode,

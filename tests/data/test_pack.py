@@ -22,7 +22,9 @@ def extracted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rows = make_rows(3)
     for r, split in zip(rows, ["train"] * 15 + ["test"] * 6):
         r["split"] = split
-    run_extract(ExtractConfig(vocab_size=400, min_frequency=1), write_rows(d / "dedup" / "t.parquet", rows), d / "extract")
+    run_extract(
+        ExtractConfig(vocab_size=400, min_frequency=1), write_rows(d / "dedup" / "t.parquet", rows), d / "extract"
+    )
     write_funnel(d / "ingest" / "metrics.json", "ingest", 25, 21, {"too_short": 4})
     write_funnel(d / "dedup" / "metrics.json", "dedup", 21, 21, {})
     return d
@@ -33,12 +35,21 @@ def _upstream(d: Path) -> list[Path]:
 
 
 def test_pack_shards(extracted: Path, tmp_path: Path) -> None:
-    m = run_pack(PackConfig(shard_rows=4), extracted / "extract" / "examples.parquet", _upstream(extracted), tmp_path / "a")
+    m = run_pack(
+        PackConfig(shard_rows=4), extracted / "extract" / "examples.parquet", _upstream(extracted), tmp_path / "a"
+    )
     assert m["per_split"] == {"train": 15, "val": 0, "test": 6} and m["shards"] == {"train": 4, "val": 1, "test": 2}
-    assert m["accounting"] == {"ingested": 25, "packed": 21, "dropped_by_stage": {"ingest": 4, "dedup": 0, "extract": 0}}
+    assert m["accounting"] == {
+        "ingested": 25,
+        "packed": 21,
+        "dropped_by_stage": {"ingest": 4, "dedup": 0, "extract": 0},
+    }
     t = pq.read_table(tmp_path / "a" / "train")
     assert t.schema.remove_metadata().equals(EXAMPLE_SCHEMA)
-    assert pq.read_schema(tmp_path / "a" / "train" / "part-00000.parquet").metadata[b"codelewm.schema_version"] == str(SCHEMA_VERSION).encode()
+    assert (
+        pq.read_schema(tmp_path / "a" / "train" / "part-00000.parquet").metadata[b"codelewm.schema_version"]
+        == str(SCHEMA_VERSION).encode()
+    )
     keys = list(zip(t["before_key"].to_pylist(), t["id"].to_pylist()))
     assert keys == sorted(keys) and set(t["schema_version"].to_pylist()) == {SCHEMA_VERSION}
     assert pq.read_table(tmp_path / "a" / "val").num_rows == 0  # empty split still has a shard
@@ -54,14 +65,18 @@ def test_pack_loads_with_datasets(extracted: Path, tmp_path: Path, monkeypatch: 
     run_pack(PackConfig(), extracted / "extract" / "examples.parquet", _upstream(extracted), tmp_path / "s")
     import datasets
 
-    ds = datasets.load_dataset("parquet", data_dir=str(tmp_path / "s" / "train"), split="train", cache_dir=str(tmp_path / "hf"))
+    ds = datasets.load_dataset(
+        "parquet", data_dir=str(tmp_path / "s" / "train"), split="train", cache_dir=str(tmp_path / "hf")
+    )
     assert len(ds) == 15 and ds[0]["schema_version"] == SCHEMA_VERSION and isinstance(ds[0]["after_mask"], list)
 
 
 def test_accounting_error(extracted: Path, tmp_path: Path) -> None:
     bad = write_funnel(tmp_path / "ingest.json", "ingest", 30, 21, {"too_short": 4})  # 5 rows vanished
     with pytest.raises(AccountingError):
-        run_pack(PackConfig(), extracted / "extract" / "examples.parquet", [bad, *_upstream(extracted)[1:]], tmp_path / "x")
+        run_pack(
+            PackConfig(), extracted / "extract" / "examples.parquet", [bad, *_upstream(extracted)[1:]], tmp_path / "x"
+        )
     with pytest.raises(AccountingError):
         run_pack(PackConfig(), extracted / "extract" / "examples.parquet", [], tmp_path / "y")
     json.loads((extracted / "extract" / "metrics.json").read_text())

@@ -12,15 +12,20 @@ Q = QualityConfig()
 
 @pytest.mark.parametrize(
     ("msg", "reason"),
-    [("Fix bugs", None), ("fix", "message_too_short"), ("x" * 2000 + " y", "message_too_long"),
-     ("Handle empty input in parser", None)],
+    [
+        ("Fix bugs", None),
+        ("fix", "message_too_short"),
+        ("x" * 2000 + " y", "message_too_long"),
+        ("Handle empty input in parser", None),
+    ],
 )
 def test_message_length(msg: str, reason: str | None) -> None:
     assert quality.message_length(msg, Q) == reason
 
 
 @pytest.mark.parametrize(
-    "msg", ["Merge pull request #3 from x/y", "Revert \"Add thing\"", "WIP on parser", "Bump version to 1.2", "Release 2.0"]
+    "msg",
+    ["Merge pull request #3 from x/y", 'Revert "Add thing"', "WIP on parser", "Bump version to 1.2", "Release 2.0"],
 )
 def test_message_kind_skips(msg: str) -> None:
     assert quality.message_kind(msg, Q) == "skip_message"
@@ -30,7 +35,9 @@ def test_message_kind_passes_normal() -> None:
     assert quality.message_kind("Wipe cache before reload", Q) is None  # "wip" only as a word
 
 
-@pytest.mark.parametrize("path", ["vendor/x.py", "a/third_party/b.py", "proto/m_pb2.py", "app/migrations/0001_init.py", "setup.py"])
+@pytest.mark.parametrize(
+    "path", ["vendor/x.py", "a/third_party/b.py", "proto/m_pb2.py", "app/migrations/0001_init.py", "setup.py"]
+)
 def test_generated_paths(path: str) -> None:
     assert quality.generated_path(path, Q) == "skip_path"
     assert quality.generated_path("src/app/core.py", Q) is None

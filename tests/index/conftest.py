@@ -2,7 +2,7 @@
 
 import pytest
 
-from codelewm.eval.synthetic import build_world
+from tests.fixtures.world import build_world
 
 
 @pytest.fixture(scope="session")

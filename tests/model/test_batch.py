@@ -1,7 +1,7 @@
 """Batch collation and planning: padding, sibling groups, length bucketing, determinism."""
 
 from codelewm.model.batch import BatchPlan, collate, plan_epoch, row_length
-from codelewm.train.synthetic import make_rows
+from tests.fixtures.token_task import make_rows
 
 
 def test_collate_pads_masks_and_action_views():

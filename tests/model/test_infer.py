@@ -9,7 +9,7 @@ from codelewm.config import ExtractConfig, ModelConfig
 from codelewm.model.checkpoint import save_checkpoint
 from codelewm.model.infer import ModelLoadError, encode_after, energy, load_model, predict_after
 from codelewm.model.jepa import JEPA, ModelSpec
-from codelewm.train.synthetic import make_rows, write_tokenizer
+from tests.fixtures.token_task import make_rows, write_tokenizer
 
 TINY = ModelConfig(size="tiny").dims
 

@@ -5,7 +5,7 @@ import torch
 from codelewm.config import ModelConfig
 from codelewm.model.batch import collate
 from codelewm.model.jepa import JEPA, ModelSpec, forward_flops
-from codelewm.train.synthetic import make_rows
+from tests.fixtures.token_task import make_rows
 
 TINY = ModelConfig(size="tiny").dims
 

@@ -13,12 +13,13 @@ import pytest
 
 METHODS = ("model", "no_action", "shuffled_action", "copy", "lexical", "random")
 
-# ingest 100 → license 95 → dedup 90 → extract 86 → shards 86: 100 = 86 + (5 + 5 + 4 + 0)
+# ingest 100 → license 95 → dedup 90 → label 89 → extract 86 → shards 86: 100 = 86 + (5 + 5 + 1 + 3 + 0)
 FUNNELS = {
     "ingest": {"stage": "ingest", "in": 100, "kept": 100, "dropped": {}},
     "license": {"stage": "license-gate", "in": 100, "kept": 95, "dropped": {"license_unknown": 3, "license_denied": 2}},
     "dedup": {"stage": "dedup", "in": 95, "kept": 90, "dropped": {"exact_duplicate": 4, "near_duplicate": 1}},
-    "extract": {"stage": "extract", "in": 90, "kept": 86, "dropped": {"syntax_error": 4}},
+    "label": {"stage": "label", "in": 90, "kept": 89, "dropped": {"wrong_fix_passes_tests": 1}},
+    "extract": {"stage": "extract", "in": 89, "kept": 86, "dropped": {"syntax_error": 3}},
     "shards": {"stage": "pack", "in": 86, "kept": 86, "dropped": {}, "splits": {"train": 60, "val": 10, "test": 16}},
     "downstream": {"stage": "downstream", "in": 130, "kept": 120, "dropped": {"all_candidates_fail": 10}},
 }
@@ -85,7 +86,6 @@ def train_metrics() -> dict[str, Any]:
     run = {
         "steps": 600, "final_loss": 0.41, "pred_loss": 0.3, "sigreg": 1.1, "val_pred_loss": 0.35,
         "effective_rank_ratio": 0.45, "dim_std_median": 0.93, "nn_entropy_ratio": 0.88,
-        "train_seconds": 95.2, "examples_per_s": 404.1,
     }  # fmt: skip
     return {"main": {"action": "text", **run}, "control": {"action": "none", **run, "val_pred_loss": 0.4}}
 

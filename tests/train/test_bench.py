@@ -3,7 +3,7 @@
 import pytest
 from click.testing import CliRunner
 
-from codelewm.train.bench import cli
+from bench.train import cli
 
 
 def test_bench_prints_throughput_and_mfu():

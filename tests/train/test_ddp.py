@@ -10,7 +10,7 @@ import yaml
 
 from codelewm.config import CollapseGateConfig, ModelConfig, Params, TrainConfig, to_dict
 from codelewm.model.infer import load_model
-from codelewm.train.synthetic import make_dataset
+from tests.fixtures.token_task import make_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,9 +8,10 @@ from safetensors.torch import load_file
 
 from codelewm.config import CollapseGateConfig, ExtractConfig, ModelConfig, TrainConfig
 from codelewm.model.infer import load_model, predict_after
+from codelewm.stageio import verify_manifest
 from codelewm.train.collapse import CollapseError
 from codelewm.train.run import run_train
-from codelewm.train.synthetic import make_dataset
+from tests.fixtures.token_task import make_dataset
 
 NO_GATE = CollapseGateConfig(0.0, 0.0, 0.0)
 MCFG = ModelConfig(size="tiny", sigreg_directions=64)
@@ -46,14 +47,17 @@ def test_run_train_writes_both_models_metrics_and_curves(tmp_path):
         "effective_rank_ratio",
         "dim_std_median",
         "nn_entropy_ratio",
-        "train_seconds",
-        "examples_per_s",
     }
-    assert keys <= set(m["main"])
+    assert keys <= set(m["main"]) and not {"train_seconds", "examples_per_s"} & set(m["main"])
     assert json.loads((out / "train.json").read_text()) == json.loads(json.dumps(m))
+    timings = json.loads((out / "train.timings.json").read_text())  # wall clock, outside DVC's metrics
+    assert timings["main"]["train_seconds"] > 0 and timings["control"]["examples_per_s"] > 0
+    manifest = json.loads((out / "models" / "manifest.json").read_text())
+    assert {"main/model.safetensors", "control/config.json", "../train.json"} <= set(manifest["files"])
+    assert verify_manifest(out / "models" / "manifest.json") == []
     for name in ("main", "control"):
         d = out / "models" / name
-        for f in ("model.safetensors", "config.json", "tokenizer.json", "manifest.json"):
+        for f in ("model.safetensors", "config.json", "tokenizer.json"):
             assert (d / f).is_file()
         assert (out / "dvclive" / "plots" / "metrics" / name / "loss.tsv").is_file()
         lm = load_model(d)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from codelewm.config import QualityConfig
 from codelewm.data import quality
-from codelewm.data.codestate import index_json
+from codelewm.data.modindex import index_json
 from codelewm.records import stable_id
 
 MAX_PAYLOAD = 256_000  # quarantine keeps the row as received, capped so one huge file can't bloat it

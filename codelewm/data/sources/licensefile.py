@@ -29,12 +29,23 @@ SIGNATURES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("MIT", ("permission is hereby granted, free of charge, to any person obtaining a copy",), ()),
     ("BSD-3-Clause", ("redistribution and use in source and binary forms", "endorse or promote products"), ()),
     ("BSD-2-Clause", ("redistribution and use in source and binary forms",), ("endorse or promote products",)),
-    ("ISC", ("permission to use, copy, modify, and", "for any purpose with or without fee is hereby granted",
-             "provided that the above copyright notice"), ()),  # fmt: skip
+    (
+        "ISC",
+        (
+            "permission to use, copy, modify, and",
+            "for any purpose with or without fee is hereby granted",
+            "provided that the above copyright notice",
+        ),
+        (),
+    ),  # fmt: skip
     ("0BSD", ("permission to use, copy, modify, and", "for any purpose with or without fee is hereby granted"), ()),
     ("Unlicense", ("this is free and unencumbered software released into the public domain",), ()),
     ("CC0-1.0", ("cc0 1.0 universal",), ()),
-    ("Zlib", ("provided 'as-is', without any express or implied warranty", "altered source versions must be plainly marked"), ()),
+    (
+        "Zlib",
+        ("provided 'as-is', without any express or implied warranty", "altered source versions must be plainly marked"),
+        (),
+    ),
 )
 
 

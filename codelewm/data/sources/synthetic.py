@@ -23,9 +23,9 @@ from typing import Any
 
 from codelewm.config import QualityConfig, SyntheticSourceConfig
 from codelewm.data import quality
-from codelewm.data.codestate import index_json
+from codelewm.data.modindex import index_json
 from codelewm.data.sources.base import Event, Quarantined, decode, payload_of, segment, transition
-from codelewm.data.sources.operators import BUG_OPS, OPERATORS, Mutation, fix_instruction, mutate
+from codelewm.edits.operators import BUG_OPS, OPERATORS, Mutation, fix_instruction, mutate
 from codelewm.records import stable_id
 
 SKIP_DIRS = frozenset({"test", "tests", "idlelib", "lib2to3", "site-packages", "dist-packages", "__pycache__",
@@ -51,7 +51,11 @@ def candidate_symbols(tree: ast.Module, lo: int, hi: int) -> list[tuple[str, tup
     for node in tree.body:
         subs = [(node.name, node)] if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else []
         if isinstance(node, ast.ClassDef):
-            subs = [(f"{node.name}.{s.name}", s) for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
+            subs = [
+                (f"{node.name}.{s.name}", s)
+                for s in node.body
+                if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+            ]
         for qual, fn in subs:
             start = min([fn.lineno, *(d.lineno for d in fn.decorator_list)])
             end = fn.end_lineno or fn.lineno

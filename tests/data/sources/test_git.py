@@ -12,7 +12,10 @@ from codelewm.data.sources.base import Quarantined
 from codelewm.data.sources.git import GitError, GitSource
 from tests.data.sources.gitfixture import commit, git, init
 
-V1 = "import os\n\n\ndef a(x):\n    return x + 1\n\n\nclass K:\n    def m(self, y):\n        return y * 2\n\n    def n(self):\n        return 0\n"
+V1 = (
+    "import os\n\n\ndef a(x):\n    return x + 1\n\n\n"
+    "class K:\n    def m(self, y):\n        return y * 2\n\n    def n(self):\n        return 0\n"
+)
 V2 = V1.replace("return x + 1", "return x + 2").replace("return y * 2", "return y * 3")
 MIT = "Permission is hereby granted, free of charge, to any person obtaining a copy of this software"
 
@@ -45,7 +48,11 @@ def test_license_override_and_merges_skipped(repo: Path) -> None:
     git(repo, "checkout", "-q", "main")
     commit(repo, {"other.py": "def z():\n    return 1\n"}, "Add another module here")
     git(repo, "merge", "-q", "--no-ff", "-m", "Merge branch side", "side")
-    rows = [e for e in GitSource(GitSourceConfig(repo=str(repo), license="Apache-2.0"), QualityConfig()) if isinstance(e, dict)]
+    rows = [
+        e
+        for e in GitSource(GitSourceConfig(repo=str(repo), license="Apache-2.0"), QualityConfig())
+        if isinstance(e, dict)
+    ]
     assert {r["license"] for r in rows} == {"Apache-2.0"}
     assert sorted(r["symbol"] for r in rows) == ["K.m", "K.n", "a"]  # the merge commit adds nothing
 

@@ -15,13 +15,23 @@ BSD3 = """Redistribution and use in source and binary forms, with or without mod
 3. Neither the name of the copyright holder nor the names of its contributors may be used to endorse or
 promote products derived from this software"""
 BSD2 = "Redistribution and use in source and binary forms, with or without modification, are permitted"
-GPL3 = "GNU GENERAL PUBLIC LICENSE\nVersion 3, 29 June 2007\n" + "terms " * 100 + "use the GNU Lesser General Public License"
+GPL3 = (
+    "GNU GENERAL PUBLIC LICENSE\nVersion 3, 29 June 2007\n"
+    + "terms " * 100
+    + "use the GNU Lesser General Public License"
+)
 
 
 @pytest.mark.parametrize(
     ("text", "spdx"),
-    [(MIT, "MIT"), (APACHE, "Apache-2.0"), (BSD3, "BSD-3-Clause"), (BSD2, "BSD-2-Clause"), (GPL3, "GPL-3.0-only"),
-     ("All rights reserved.", "")],
+    [
+        (MIT, "MIT"),
+        (APACHE, "Apache-2.0"),
+        (BSD3, "BSD-3-Clause"),
+        (BSD2, "BSD-2-Clause"),
+        (GPL3, "GPL-3.0-only"),
+        ("All rights reserved.", ""),
+    ],
 )
 def test_signatures(text: str, spdx: str) -> None:
     assert spdx_from_text(text) == spdx

@@ -93,7 +93,10 @@ def test_bugfix_family_trains_the_fix_against_wrong_fixes(tmp_path: Path) -> Non
         assert fix["instruction_kind"] == "generic"
         assert fix["symbol"].split(".")[-1] in fix["instruction"]
         for w in wrong:
-            assert w["before_file"] == fix["before_file"] and w["after_file"] not in (fix["after_file"], w["before_file"])
+            assert w["before_file"] == fix["before_file"] and w["after_file"] not in (
+                fix["after_file"],
+                w["before_file"],
+            )
             assert w["instruction_kind"] == "literal" and "`" in w["instruction"]
 
 

@@ -13,8 +13,8 @@ import ast
 import random
 from typing import Any
 
-from codelewm.data.sources._edits import FUNC_TYPES, Ctx, Edit, short
-from codelewm.data.sources.ops_expr import _OPSYM, _op_edit
+from codelewm.edits._edits import FUNC_TYPES, Ctx, Edit, short
+from codelewm.edits.ops_expr import _OPSYM, _op_edit
 
 OpResult = tuple[list[Edit], dict[str, Any]] | None
 

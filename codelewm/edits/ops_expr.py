@@ -9,7 +9,7 @@ import ast
 import random
 from typing import Any
 
-from codelewm.data.sources._edits import Ctx, Edit, apply_edits, short
+from codelewm.edits._edits import Ctx, Edit, apply_edits, short
 
 OpResult = tuple[list[Edit], dict[str, Any]] | None
 
@@ -51,7 +51,9 @@ def _off_by_one(ctx: Ctx, rng: random.Random) -> OpResult:
                     rep = ctx.text(stop.left)  # drop an existing "+ 1"/"- 1": the classic off-by-one
                 else:
                     # + and - bind looser than the other arithmetic ops and associate left: no parens needed
-                    arith = isinstance(stop, ast.BinOp) and not isinstance(stop.op, (ast.LShift, ast.RShift, ast.BitOr, ast.BitAnd, ast.BitXor))
+                    arith = isinstance(stop, ast.BinOp) and not isinstance(
+                        stop.op, (ast.LShift, ast.RShift, ast.BitOr, ast.BitAnd, ast.BitXor)
+                    )
                     simple = arith or isinstance(stop, (ast.Name, ast.Call, ast.Attribute, ast.Subscript, ast.Constant))
                     rep = f"{s} {rng.choice(['+', '-'])} 1" if simple else f"({s}) {rng.choice(['+', '-'])} 1"
                 sites.append(([(*ctx.span(stop), rep)], ctx.text(n), "range", stop))

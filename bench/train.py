@@ -4,7 +4,7 @@ MFU = model matmul FLOPs per step (forward_flops x 3 for forward+backward) / ste
 Peak: on CUDA the nominal dense bf16 peak when the GPU is known (H100/H200: 989 TFLOP/s), and a
 matmul measured in the same run for reference; on CPU there is no reliable nominal figure, so the
 peak is a large fp32 matmul measured in the same run (said so in the output). Prints, never asserts.
-Run: ``python -m codelewm.train.bench --size cpu`` (or via ``python -m codelewm.bench train``).
+Run: ``python -m bench train --size cpu`` (or via ``python -m bench train``).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import click
 import torch
 
 from codelewm.config import ModelConfig
+from codelewm.device import resolve_device
 from codelewm.model.batch import collate
 from codelewm.model.jepa import JEPA, ModelSpec, forward_flops
 from codelewm.model.objective import loss, random_directions
-from codelewm.train.loop import resolve_device
 
 NOMINAL_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0}
 

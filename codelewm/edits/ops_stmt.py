@@ -10,7 +10,7 @@ import ast
 import random
 from typing import Any
 
-from codelewm.data.sources._edits import (
+from codelewm.edits._edits import (
     DEFERRED_TYPES,
     FUNC_TYPES,
     SCOPE_TYPES,
@@ -96,7 +96,9 @@ def _var_name_for(expr: ast.AST) -> str:
         base = base.strip("_").lower()
         for pre in ("get_", "make_", "compute_", "build_"):
             base = base.removeprefix(pre)
-        return {"len": "length", "str": "text", "int": "number", "isinstance": "is_instance"}.get(base, f"{base}_result")
+        return {"len": "length", "str": "text", "int": "number", "isinstance": "is_instance"}.get(
+            base, f"{base}_result"
+        )
     return _BINOP_NAMES.get(type(getattr(expr, "op", None)), "value")
 
 
@@ -108,7 +110,11 @@ def _header_stmt(ctx: Ctx, expr: ast.AST) -> ast.stmt | None:
         if isinstance(a, ast.stmt):
             if isinstance(a, (ast.Return, ast.Assign, ast.AugAssign, ast.Expr)) and ctx.own_lines(a):
                 return a
-            if isinstance(a, ast.If) and ctx.line(a.lineno).lstrip().startswith("if ") and a.test in [expr, *ctx.ancestors(expr)]:
+            if (
+                isinstance(a, ast.If)
+                and ctx.line(a.lineno).lstrip().startswith("if ")
+                and a.test in [expr, *ctx.ancestors(expr)]
+            ):
                 return a
             return None
     return None
@@ -171,7 +177,9 @@ def _inline_variable(ctx: Ctx, rng: random.Random) -> OpResult:
         return None
     s, use = rng.choice(sites)
     text = ctx.text(s.value)
-    atomic = isinstance(s.value, (ast.Name, ast.Call, ast.Attribute, ast.Subscript, ast.Constant, ast.List, ast.Dict, ast.Tuple))
+    atomic = isinstance(
+        s.value, (ast.Name, ast.Call, ast.Attribute, ast.Subscript, ast.Constant, ast.List, ast.Dict, ast.Tuple)
+    )
     rep = text if atomic and not isinstance(s.value, ast.Tuple) else f"({text})"
     a, b = ctx.line_start(s.lineno), ctx.starts[s.end_lineno - ctx.shift]  # type: ignore[operator]
     return [(a, b, ""), (*ctx.span(use), rep)], {"func": ctx.enclosing_func(s), "name": use.id, "expr": short(text)}

@@ -14,17 +14,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from codelewm.data.sources import instructions as tmpl
-from codelewm.data.sources._edits import Ctx, Edit, apply_edits, parse_symbol
-from codelewm.data.sources.ops_bug import _flip_bool, _swap_compare, _variable_misuse, _wrong_return
-from codelewm.data.sources.ops_expr import (
+from codelewm.edits import instructions as tmpl
+from codelewm.edits._edits import Ctx, Edit, apply_edits, parse_symbol
+from codelewm.edits.ops_bug import _flip_bool, _swap_compare, _variable_misuse, _wrong_return
+from codelewm.edits.ops_expr import (
     _change_constant,
     _negate_condition,
     _off_by_one,
     _swap_args,
     _swap_operator,
 )
-from codelewm.data.sources.ops_stmt import (
+from codelewm.edits.ops_stmt import (
     _add_default_arg,
     _add_guard,
     _extract_variable,
@@ -110,5 +110,7 @@ def fix_instruction(m: Mutation, kind: str = "literal", rng: random.Random | Non
         raise ValueError(f"unknown instruction kind {kind!r}; known: {', '.join(INSTRUCTION_KINDS)}")
     if kind == "descriptive" and m.op not in tmpl.DESCRIPTIVE:
         raise ValueError(f"operator {m.op!r} has no descriptive fix instruction (not a bug operator)")
-    templates = {"literal": tmpl.FIX.get(m.op), "descriptive": tmpl.DESCRIPTIVE.get(m.op), "generic": tmpl.GENERIC}[kind]
+    templates = {"literal": tmpl.FIX.get(m.op), "descriptive": tmpl.DESCRIPTIVE.get(m.op), "generic": tmpl.GENERIC}[
+        kind
+    ]
     return tmpl.render(templates, m.meta, rng or tmpl.stable_rng(kind, m.op, m.meta, m.source))

@@ -32,8 +32,8 @@ def _pct(xs: list[float], q: float) -> float:
 
 
 def _candidates(n: int, seed: int) -> tuple[str, str, list[str]]:
-    from codelewm.data.sources.operators import OPERATORS, mutate
-    from codelewm.eval.synthetic import BASE_FUNCTIONS
+    from codelewm.edits.operators import OPERATORS, mutate
+    from tests.fixtures.world import BASE_FUNCTIONS
 
     before = BASE_FUNCTIONS[0]
     rng = random.Random(seed)
@@ -52,8 +52,8 @@ def _candidates(n: int, seed: int) -> tuple[str, str, list[str]]:
 
 
 def _scorer(model_dir: Path | None, size: str, device: str, tmp: Path):
-    from codelewm.eval import synthetic as syn
     from codelewm.score import Scorer
+    from tests.fixtures import world as syn
 
     if model_dir is None:
         t = syn.sibling_transitions()

@@ -2,7 +2,7 @@ import difflib
 
 import pytest
 
-from codelewm.eval.patch import PatchError, apply_unified_diff
+from codelewm.edits.patch import PatchError, apply_unified_diff
 
 BEFORE = "def f(x):\n    a = 1\n    b = 2\n    return a + b + x\n"
 AFTER = "def f(x):\n    a = 1\n    b = 3\n    return a + b + x\n"

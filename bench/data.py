@@ -33,7 +33,25 @@ import numpy as np
 from codelewm.config import DedupConfig, load_params
 from codelewm.data.minhash import UnionFind, candidate_pairs, choose_bands, exact_jaccard, signatures
 
-_KEYWORDS = ["def", "return", "if", "else", "for", "in", "while", "self", "None", "not", "and", "(", ")", ":", "=", ",", "."]
+_KEYWORDS = [
+    "def",
+    "return",
+    "if",
+    "else",
+    "for",
+    "in",
+    "while",
+    "self",
+    "None",
+    "not",
+    "and",
+    "(",
+    ")",
+    ":",
+    "=",
+    ",",
+    ".",
+]
 
 
 def _stage_fns() -> dict[str, Callable[[Any, Path], dict[str, Any]]]:
@@ -112,18 +130,19 @@ def _native_floor(out: Path, params_path: Path, repeat: int) -> tuple[int, dict[
     import pyarrow.parquet as pq
 
     from codelewm.data import extract as ex
-    from codelewm.data.codestate import ExtractError, edited_symbol_sources, fragment_text
+    from codelewm.data.codestate import ExtractError, Indexer, edited_symbol_sources, fragment_text
     from codelewm.data.normalize import parse_source
     from codelewm.data.tokenizer import train_tokenizer
-    from codelewm.stageio import iter_records
+    from codelewm.rowio import iter_records
 
     cfg = load_params(params_path).extract
     table = pq.read_table(out / "dedup" / "transitions.parquet", columns=["before_file", "after_file", "symbol"])
     files, fragments = set(), set()
+    ix = Indexer()
     for r in table.to_pylist():
         files.add(r["before_file"])
         try:
-            _, _, bsrc, asrc = edited_symbol_sources(r["before_file"], r["after_file"], r["symbol"], verify=False)
+            _, _, bsrc, asrc = edited_symbol_sources(ix, r["before_file"], r["after_file"], r["symbol"], verify=False)
         except ExtractError:  # quarantined by extract
             continue
         fragments.update((fragment_text(bsrc), fragment_text(asrc)))
@@ -136,7 +155,7 @@ def _native_floor(out: Path, params_path: Path, repeat: int) -> tuple[int, dict[
                 pass
 
     spill = out / "floor.spill.parquet"
-    corpus = list(ex._extract_pass(out / "dedup" / "transitions.parquet", spill, cfg, Counter()))
+    corpus = list(ex._extract_pass(Indexer(), out / "dedup" / "transitions.parquet", spill, cfg, Counter()))
     tok = train_tokenizer(corpus, cfg)
     pieces: set[str] = set()
     for rec in iter_records(spill):
@@ -154,9 +173,7 @@ def _native_floor(out: Path, params_path: Path, repeat: int) -> tuple[int, dict[
     return len(files), floor, _least_cpu(lambda: parse_all(files), repeat)
 
 
-def _print_stages(
-    runs: list[list[tuple[str, int, float, float]]], floor: tuple[int, dict[str, float], float]
-) -> None:
+def _print_stages(runs: list[list[tuple[str, int, float, float]]], floor: tuple[int, dict[str, float], float]) -> None:
     """Best of the repeats per stage (minimum wall and minimum CPU: the machine is noisy, and noise
     only ever adds time), plus the median wall to show the spread."""
     click.echo(
@@ -206,7 +223,9 @@ def make_neardup_corpus(n: int, seed: int, dup_fraction: float = 0.1) -> tuple[l
             planted.append((j, i))
         else:
             length = rng.randint(60, 160)
-            docs.append(" ".join(rng.choice(_KEYWORDS) if rng.random() < 0.4 else rng.choice(idents) for _ in range(length)))
+            docs.append(
+                " ".join(rng.choice(_KEYWORDS) if rng.random() < 0.4 else rng.choice(idents) for _ in range(length))
+            )
     return docs, planted
 
 
@@ -285,7 +304,9 @@ def run_neardup_bench(n_docs: int, seed: int, baseline_docs: int) -> None:
 
 
 @click.command()
-@click.option("--params", "params_path", type=click.Path(exists=True, path_type=Path), default="params.yaml", show_default=True)
+@click.option(
+    "--params", "params_path", type=click.Path(exists=True, path_type=Path), default="params.yaml", show_default=True
+)
 @click.option("--docs", "n_docs", default=100_000, show_default=True, help="near-dup benchmark corpus size")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--baseline-docs", default=3000, show_default=True, help="docs for the datasketch baseline")

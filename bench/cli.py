@@ -1,4 +1,4 @@
-"""Benchmarks: ``python -m codelewm.bench {data,train,score,all}`` (also ``make bench``).
+"""Benchmarks: ``python -m bench {data,train,score,sandbox,all}`` (also ``make bench``).
 
 Each area owns its benchmark command; this module only gathers them. Benchmarks print figures
 (throughput, latency, MFU, ratios against a baseline measured in the same run) and never assert
@@ -12,9 +12,10 @@ import importlib
 import click
 
 AREAS = {
-    "data": "codelewm.data.bench",  # transitions/s per data stage; MinHash dedup docs/s + recall
-    "train": "codelewm.train.bench",  # examples/s, useful tokens/s, MFU on the current device
-    "score": "codelewm.eval.bench",  # rerank latency 1x100 on CPU, throughput; index top-10 at 1M
+    "data": "bench.data",  # transitions/s per data stage; MinHash dedup docs/s + recall
+    "train": "bench.train",  # examples/s, useful tokens/s, MFU on the current device
+    "score": "bench.score",  # rerank latency 1x100 on CPU, throughput; index top-10 at 1M
+    "sandbox": "bench.sandbox",  # ms per sandboxed run, per isolation layer
 }
 
 
@@ -44,6 +45,3 @@ def _all(ctx: click.Context) -> None:
 
 
 main = _Lazy(name="bench", help=__doc__)
-
-if __name__ == "__main__":
-    main()

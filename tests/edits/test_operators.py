@@ -5,14 +5,14 @@ from __future__ import annotations
 import ast
 import difflib
 import keyword
-import re
 import random
+import re
 import textwrap
 
 import pytest
 
-from codelewm.data.sources import instructions
-from codelewm.data.sources.operators import BUG_OPS, OPERATORS, Mutation, fix_instruction, mutate
+from codelewm.edits import instructions
+from codelewm.edits.operators import BUG_OPS, OPERATORS, Mutation, fix_instruction, mutate
 
 FUNC = textwrap.dedent(
     '''
