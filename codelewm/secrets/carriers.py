@@ -1,0 +1,355 @@
+"""Carriers: turn the bytes of a file into the texts a secret could hide in, sniffing content, not names.
+
+``walk_bytes`` recognises a format by its magic bytes (a ``.png`` holding text is read as text) and
+recurses into containers: gzip/bzip2/xz, zip and tar (member names and contents), PNG (tEXt/zTXt/iTXt
+chunks, unknown chunks and bytes after IEND), Parquet (:mod:`codelewm.secrets.parquet`), safetensors
+(the JSON header; byte tensors as printable strings; every data byte must belong to a tensor). Text is
+decoded by BOM (UTF-8/16/32), as UTF-8, as BOM-less UTF-16, or as a legacy 8-bit encoding when it has
+no control bytes; JSON string literals with escapes are decoded too (``\\u0068f_...`` hides nothing).
+Anything else is :class:`Unscannable`: the scan fails rather than pass bytes nobody read. Reasons and
+locations are built from offsets and fixed words only, never from the data (an exception's message
+could quote it).
+"""
+
+from __future__ import annotations
+
+import bz2
+import io
+import json
+import lzma
+import re
+import struct
+import tarfile
+import zipfile
+import zlib
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+MAX_DEPTH = 8  # containers nested deeper than this are unscannable (and suspicious)
+MIN_STRING_RUN = 8  # printable runs shorter than this cannot hold a credential any rule matches
+SEP = "\n\x00\n"  # joins independent texts: no rule matches across a NUL
+
+
+@dataclass
+class Segment:
+    """A text to scan; ``label(i)`` names part ``i`` (parts start at ``starts``)."""
+
+    text: str
+    label: Callable[[int], str]
+    starts: list[int] = field(default_factory=lambda: [0])
+
+    def location(self, offset: int) -> str:
+        i = max(0, bisect_right(self.starts, offset) - 1)
+        line = self.text.count("\n", self.starts[i], offset) + 1
+        return f"{self.label(i)} line {line}"
+
+
+@dataclass
+class Unscannable:
+    location: str
+    reason: str
+
+
+Item = Segment | Unscannable
+
+
+def joined(texts: list[str], label: Callable[[int], str]) -> Segment:
+    """One segment over many texts (fast: the rules run once), each part labelled on its own."""
+    starts, pos = [], 0
+    for t in texts:
+        starts.append(pos)
+        pos += len(t) + len(SEP)
+    return Segment(SEP.join(texts), label, starts or [0])
+
+
+@dataclass
+class Budget:
+    """Caps on what one file may expand to: decompressed bytes and container depth (zip bombs)."""
+
+    max_bytes: int
+    used: int = 0
+
+    def take(self, n: int) -> bool:
+        self.used += n
+        return self.used <= self.max_bytes
+
+
+# ---------------------------------------------------------------------------------------------
+# text
+
+
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+_JSON_STRING = re.compile(r'"((?:[^"\\\n]|\\.){1,1000000}?)"')
+_PRINTABLE_RUN = re.compile(rb"[\t\n\r\x20-\x7e]{%d,}" % MIN_STRING_RUN)
+
+
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+MAX_CONTROL_FRACTION = 0.01  # text has almost no C0 control characters; binary decoded as text has many
+
+
+def _texty(text: str) -> bool:
+    return len(_TEXT_CONTROL.findall(text[:65536])) <= MAX_CONTROL_FRACTION * min(len(text), 65536)
+
+
+def decode_text(data: bytes) -> tuple[str, str] | None:
+    """(text, encoding) when ``data`` is text in some encoding, else None. Bytes that decode but are
+    full of control characters are binary: decoded as text, they would hide the strings inside them."""
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data[len(bom) :].decode(enc)
+            except UnicodeDecodeError:
+                return None
+            return (text, enc) if _texty(text) else None
+    # BOM-less UTF-16 first: its NULs in every other byte are valid UTF-8 too
+    if len(data) >= 4 and len(data) % 2 == 0 and b"\x00" in data:
+        for enc, zeros in (("utf-16-le", data[1::2]), ("utf-16-be", data[0::2])):
+            if zeros.count(0) >= 0.3 * len(zeros):
+                try:
+                    text = data.decode(enc)
+                except UnicodeDecodeError:
+                    continue
+                if _texty(text):
+                    return text, enc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")  # latin-1/cp1252 source, legacy logs
+        return (text, "8bit") if not _CONTROL.search(data) else None
+    return (text, "utf-8") if _texty(text) else None
+
+
+def json_decoded(text: str, depth: int = 0) -> list[str]:
+    """Every JSON string literal of ``text`` that has an escape, decoded (recursively, for JSON in JSON)."""
+    if "\\" not in text or depth > 3:
+        return []
+    out = []
+    for m in _JSON_STRING.finditer(text):
+        body = m.group(1)
+        if "\\" not in body:
+            continue
+        try:
+            s = json.loads('"' + body + '"')
+        except ValueError:
+            continue
+        out.append(s)
+        out.extend(json_decoded(s, depth + 1))
+    return out
+
+
+def text_items(text: str, where: str) -> Iterator[Item]:
+    yield Segment(text, lambda _i: where)
+    decoded = json_decoded(text)
+    if decoded:
+        yield joined(decoded, lambda i: f"{where} JSON string #{i} (decoded)")
+
+
+def printable_strings(data: bytes, where: str) -> Iterator[Item]:
+    """ASCII runs (like ``strings``) and UTF-16-LE runs of binary data that is numbers, not text."""
+    runs = [m.group().decode("ascii") for m in _PRINTABLE_RUN.finditer(data)]
+    wide = re.findall(rb"(?:[\t\x20-\x7e]\x00){%d,}" % MIN_STRING_RUN, data)
+    runs += [w.decode("utf-16-le") for w in wide]
+    if runs:
+        yield joined(runs, lambda i: f"{where} string #{i}")
+
+
+# ---------------------------------------------------------------------------------------------
+# containers
+
+
+def _decompress(kind: str, data: bytes, budget: Budget) -> bytes | None:
+    """Decompress at most what the budget allows; None when it would exceed it."""
+    limit = max(0, budget.max_bytes - budget.used) + 1
+    if kind == "gzip":
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        out = d.decompress(data, limit)
+        while d.eof and d.unused_data and len(out) < limit:  # concatenated gzip members
+            rest = d.unused_data
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            out += d.decompress(rest, limit - len(out))
+        if not d.eof and len(out) < limit:
+            raise EOFError("truncated")
+    elif kind == "zlib":
+        d = zlib.decompressobj()
+        out = d.decompress(data, limit)
+    elif kind == "bzip2":
+        out = bz2.BZ2Decompressor().decompress(data, limit)
+    else:
+        out = lzma.LZMADecompressor().decompress(data, limit)
+    return out if budget.take(len(out)) else None
+
+
+def _zip_items(data: bytes, where: str, budget: Budget, depth: int) -> Iterator[Item]:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        infos = z.infolist()
+        yield joined([i.filename for i in infos] + [z.comment.decode("cp437")], lambda i: f"{where} member #{i} name")
+        for n, info in enumerate(infos):
+            here = f"{where} member #{n}"
+            if info.flag_bits & 0x1:
+                yield Unscannable(here, "encrypted zip member")
+                continue
+            if not budget.take(info.file_size):
+                yield Unscannable(here, "decompressed size over the cap")
+                return
+            if info.is_dir():
+                continue
+            yield from walk_bytes(z.read(info), here, budget, depth + 1)
+
+
+def _tar_items(data: bytes, where: str, budget: Budget, depth: int) -> Iterator[Item]:
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as t:
+        members = t.getmembers()
+        yield joined(
+            [m.name for m in members] + [m.linkname for m in members if m.linkname], lambda i: f"{where} names"
+        )
+        for n, m in enumerate(members):
+            if m.isfile():
+                f = t.extractfile(m)
+                if f is not None:
+                    yield from walk_bytes(f.read(), f"{where} member #{n}", budget, depth + 1)
+
+
+_PNG_IMAGE_CHUNKS = frozenset(
+    b"IHDR PLTE IDAT IEND tRNS cHRM gAMA sBIT sRGB bKGD hIST pHYs sPLT tIME acTL fcTL fdAT cICP mDCv cLLi".split()
+)
+
+
+def _png_items(data: bytes, where: str, budget: Budget, depth: int) -> Iterator[Item]:
+    pos = 8
+    n = 0
+    while pos < len(data):
+        if pos + 12 > len(data):
+            yield Unscannable(f"{where} byte {pos}", "truncated PNG chunk")
+            return
+        length, ctype = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + length]
+        crc = data[pos + 8 + length : pos + 12 + length]
+        if len(body) != length or len(crc) != 4 or zlib.crc32(ctype + body) != struct.unpack(">I", crc)[0]:
+            yield Unscannable(f"{where} chunk #{n}", "corrupt PNG chunk")
+            return
+        here = f"{where} chunk #{n}"
+        if ctype in (b"tEXt", b"zTXt", b"iTXt", b"iCCP"):
+            key, _, rest = body.partition(b"\0")
+            texts = [key.decode("latin-1")]
+            if ctype == b"tEXt":
+                texts.append(rest.decode("latin-1"))
+            elif ctype == b"iTXt" and len(rest) >= 2:
+                flag, lang_etc = rest[0], rest[2:]
+                lang, _, rest2 = lang_etc.partition(b"\0")
+                translated, _, txt = rest2.partition(b"\0")
+                if flag:
+                    txt = _decompress("zlib", txt, budget) or b""
+                texts += [lang.decode("latin-1"), translated.decode("utf-8", "replace"), txt.decode("utf-8", "replace")]
+            elif ctype == b"zTXt" and rest:
+                out = _decompress("zlib", rest[1:], budget)
+                if out is None:
+                    yield Unscannable(here, "decompressed size over the cap")
+                    return
+                texts.append(out.decode("latin-1"))
+            # iCCP: the profile name is text, the profile itself is an ICC colour table
+            for t in texts:
+                yield from text_items(t, f"{here} text")
+        elif ctype not in _PNG_IMAGE_CHUNKS:
+            yield from printable_strings(body, f"{here} (unknown chunk)")
+        pos += 12 + length
+        n += 1
+        if ctype == b"IEND":
+            break
+    if pos < len(data):  # bytes after IEND: whatever was appended must be scannable itself
+        yield from walk_bytes(data[pos:], f"{where} after IEND", budget, depth + 1)
+
+
+_ST_DTYPES = {"BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "I16", "U16", "F16", "BF16", "I32", "U32", "F32"}
+_ST_DTYPES |= {"F64", "I64", "U64", "F4", "F6_E2M3", "F6_E3M2", "E8M0", "F8_E8M0"}
+
+
+def is_safetensors(data: bytes) -> bool:
+    if len(data) < 10:
+        return False
+    (n,) = struct.unpack("<Q", data[:8])
+    return 2 <= n <= len(data) - 8 and data[8:9] == b"{"
+
+
+def _safetensors_items(data: bytes, where: str) -> Iterator[Item]:
+    (n,) = struct.unpack("<Q", data[:8])
+    try:
+        header_text = data[8 : 8 + n].decode("utf-8")
+        header = json.loads(header_text)
+    except ValueError:
+        yield Unscannable(f"{where} header", "safetensors header is not JSON")
+        return
+    yield from text_items(header_text, f"{where} header")
+    if not isinstance(header, dict):
+        yield Unscannable(f"{where} header", "safetensors header is not an object")
+        return
+    body = data[8 + n :]
+    spans = []
+    for k, (name, info) in enumerate(header.items()):
+        if name == "__metadata__":
+            continue
+        ok = isinstance(info, dict) and info.get("dtype") in _ST_DTYPES and isinstance(info.get("data_offsets"), list)
+        if not ok or len(info["data_offsets"]) != 2 or not all(isinstance(o, int) for o in info["data_offsets"]):
+            yield Unscannable(f"{where} tensor #{k}", "unknown safetensors dtype or offsets")
+            return
+        start, end = info["data_offsets"]
+        spans.append((start, end))
+        if info["dtype"] in ("U8", "I8"):  # bytes could be text; numbers of wider dtypes are not read
+            yield from printable_strings(body[start:end], f"{where} tensor #{k}")
+    spans.sort()
+    pos = 0
+    for start, end in spans:  # every data byte belongs to exactly one tensor: nothing hides between
+        if start != pos or end < start:
+            yield Unscannable(f"{where} data byte {pos}", "safetensors data has gaps or overlaps")
+            return
+        pos = end
+    if pos != len(body):
+        yield Unscannable(f"{where} data byte {pos}", "bytes after the last safetensors tensor")
+
+
+def walk_bytes(data: bytes, where: str, budget: Budget, depth: int = 0) -> Iterator[Item]:
+    """Every text in ``data`` (a whole file or a member of one), sniffed by content."""
+    if depth > MAX_DEPTH:
+        yield Unscannable(where, "containers nested too deep")
+        return
+    try:
+        if data[:4] == b"PAR1" and data[-4:] == b"PAR1":
+            from codelewm.secrets.parquet import parquet_items  # pyarrow import only when needed
+
+            yield from parquet_items(data, where, budget, depth)
+            return
+        for magic, kind in ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz")):
+            if data.startswith(magic):
+                out = _decompress(kind, data, budget)
+                if out is None:
+                    yield Unscannable(where, "decompressed size over the cap")
+                else:
+                    yield from walk_bytes(out, f"{where} ({kind})", budget, depth + 1)
+                return
+        if data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+            yield from _zip_items(data, where, budget, depth)
+            return
+        if len(data) >= 262 and data[257:262] == b"ustar":
+            yield from _tar_items(data, where, budget, depth)
+            return
+        if data.startswith(b"\x89PNG\r\n\x1a\n"):
+            yield from _png_items(data, where, budget, depth)
+            return
+        if is_safetensors(data):
+            yield from _safetensors_items(data, where)
+            return
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, tarfile.TarError, lzma.LZMAError, zlib.error) as e:
+        yield Unscannable(where, f"corrupt container ({type(e).__name__})")
+        return
+    decoded = decode_text(data)
+    if decoded is None:
+        yield Unscannable(where, "unknown binary format")
+        return
+    yield from text_items(decoded[0], where if decoded[1] in ("utf-8", "8bit") else f"{where} ({decoded[1]})")
