@@ -260,10 +260,8 @@ class ReportConfig:
 
 @dataclass(frozen=True)
 class SecretScanConfig:
-    max_file_bytes: int = 50_000_000  # larger files are unscannable (fail); members may expand to 4x this in all
-    # reviewed false positives: a finding's fingerprint (sha256 prefix of the value), or the full sha256
-    # of a file reviewed as unscannable-but-clean
-    allowlist: tuple[str, ...] = ()
+    max_file_bytes: int = 50_000_000  # bytes of an unknown binary read for printable strings
+    allowlist: tuple[str, ...] = ()  # finding fingerprints (sha256 prefix of the value) reviewed as false positives
 
 
 @dataclass(frozen=True)

@@ -22,27 +22,22 @@ import struct
 import tarfile
 import zipfile
 import zlib
-from bisect import bisect_right
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 MAX_DEPTH = 8  # containers nested deeper than this are unscannable (and suspicious)
 MIN_STRING_RUN = 8  # printable runs shorter than this cannot hold a credential any rule matches
-SEP = "\n\x00\n"  # joins independent texts: no rule matches across a NUL
 
 
 @dataclass
 class Segment:
-    """A text to scan; ``label(i)`` names part ``i`` (parts start at ``starts``)."""
+    """Texts to scan (each on its own: no rule matches across two); ``label(i)`` names part ``i``."""
 
-    text: str
+    parts: list[str]
     label: Callable[[int], str]
-    starts: list[int] = field(default_factory=lambda: [0])
 
-    def location(self, offset: int) -> str:
-        i = max(0, bisect_right(self.starts, offset) - 1)
-        line = self.text.count("\n", self.starts[i], offset) + 1
-        return f"{self.label(i)} line {line}"
+    def location(self, part: int, offset: int) -> str:
+        return f"{self.label(part)} line {self.parts[part].count(chr(10), 0, offset) + 1}"
 
 
 @dataclass
@@ -55,12 +50,7 @@ Item = Segment | Unscannable
 
 
 def joined(texts: list[str], label: Callable[[int], str]) -> Segment:
-    """One segment over many texts (fast: the rules run once), each part labelled on its own."""
-    starts, pos = [], 0
-    for t in texts:
-        starts.append(pos)
-        pos += len(t) + len(SEP)
-    return Segment(SEP.join(texts), label, starts or [0])
+    return Segment(texts, label)
 
 
 @dataclass
@@ -127,14 +117,20 @@ def decode_text(data: bytes) -> tuple[str, str] | None:
     return (text, "utf-8") if _texty(text) else None
 
 
+def has_hiding_escape(text: str) -> bool:
+    """``\\uXXXX`` and ``\\/`` hide a token's characters, ``\\"`` the quotes keyword rules read; a bare
+    ``\\n`` (common in code) hides nothing: the PEM rule reads JSON-escaped newlines itself."""
+    return "\\u" in text or "\\/" in text or '\\"' in text
+
+
 def json_decoded(text: str, depth: int = 0) -> list[str]:
-    """Every JSON string literal of ``text`` that has an escape, decoded (recursively, for JSON in JSON)."""
-    if "\\" not in text or depth > 3:
+    """Every JSON string literal of ``text`` with a hiding escape, decoded (recursively, for JSON in JSON)."""
+    if depth > 3 or not has_hiding_escape(text):
         return []
     out = []
     for m in _JSON_STRING.finditer(text):
         body = m.group(1)
-        if "\\" not in body:
+        if not has_hiding_escape(body):
             continue
         try:
             s = json.loads('"' + body + '"')
@@ -146,7 +142,7 @@ def json_decoded(text: str, depth: int = 0) -> list[str]:
 
 
 def text_items(text: str, where: str) -> Iterator[Item]:
-    yield Segment(text, lambda _i: where)
+    yield Segment([text], lambda _i: where)
     decoded = json_decoded(text)
     if decoded:
         yield joined(decoded, lambda i: f"{where} JSON string #{i} (decoded)")

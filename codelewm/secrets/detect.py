@@ -54,7 +54,7 @@ _PLUGINS: tuple[_Plugin, ...] = (
     (DiscordBotTokenDetector, (), random_token, 0, 0),
     (GitHubTokenDetector, ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), random_token, 0, 64),
     (GitLabTokenDetector, ("gl", "gr1348941"), random_token, 0, 1100),
-    (IbmCloudIamDetector, _KEYWORDS, random_token, 64, 128),  # its prefix may be empty: "key = ..."
+    (IbmCloudIamDetector, _KEYWORDS, random_token, 128, 8),  # its prefix may be empty: "key = ..."
     (IbmCosHmacDetector, ("secret",), random_token, 64, 128),
     (JwtTokenDetector, ("eyj",), lambda v: JwtTokenDetector.is_formally_valid(v) and random_token(v), 0, 8192),
     (MailchimpDetector, ("-us",), random_token, 40, 8),
@@ -63,7 +63,7 @@ _PLUGINS: tuple[_Plugin, ...] = (
     (PypiTokenDetector, ("pypi-",), random_token, 0, 1024),
     (SendGridDetector, ("sg.",), random_token, 0, 80),
     (SlackDetector, ("xox", "hooks.slack.com"), random_token, 16, 512),
-    (SoftlayerDetector, ("sl", "softlayer"), random_token, 64, 256),
+    (SoftlayerDetector, ("sl", "softlayer"), random_token, 128, 8),
     (SquareOAuthDetector, ("sq0csp-",), random_token, 0, 64),
     (StripeDetector, ("k_live_",), random_token, 2, 64),
     (TelegramBotTokenDetector, (":",), random_token, 12, 40),
@@ -76,14 +76,24 @@ def _plugin_name(cls: type[RegexBasedDetector]) -> str:
     return "ds:" + re.sub(r"[^a-z0-9]+", "-", cls.secret_type.lower()).strip("-")
 
 
+# Plugins whose needles are everywhere in code get a gate instead: a cheap regex for the rare part of
+# every match (the fixed-length value of a keyword-assignment pattern, the case-sensitive prefix).
+_GATES: dict[type[RegexBasedDetector], re.Pattern[str]] = {
+    IbmCloudIamDetector: re.compile(r"[a-zA-Z0-9_\-]{44}"),
+    ArtifactoryDetector: re.compile(r"AKC|AP[\dABCDEF]"),
+    SoftlayerDetector: re.compile(r"[a-z0-9]{64}"),
+}
+
+
 @cache
 def all_rules() -> tuple[Rule, ...]:
     """The project's rules first (their value spans are exact), then each detect-secrets pattern."""
     out = list(RULES)
     for cls, needles, validate, back, reach in _PLUGINS:
+        gate = _GATES.get(cls)
         for i, pattern in enumerate(cls.denylist):
             name = _plugin_name(cls) + (f"#{i}" if len(cls.denylist) > 1 else "")
-            out.append(Rule(name, pattern, validate, needles, reach=reach, back=back))
+            out.append(Rule(name, pattern, validate, () if gate else needles, reach=reach, back=back, gate=gate))
     return tuple(out)
 
 
@@ -92,30 +102,43 @@ def rule_names() -> list[str]:
 
 
 FULL_SCAN_FRACTION = 0.5  # windows covering more of the text than this: run the regex on all of it
+DENSE_NEEDLE = 1 / 2000  # a needle this frequent (per char): skip the per-occurrence loop, run on all
+SAMPLE_CHARS = 1 << 18
 
 
 def _windows(text: str, lower: str | None, rule: Rule) -> list[tuple[int, int]]:
     """Merged (start, end) ranges around every needle occurrence: the only places a match can be."""
     n = len(text)
+    if rule.gate is not None:
+        return _merge([(max(0, m.start() - rule.back), min(n, m.end() + rule.reach)) for m in rule.gate.finditer(text)])
     if not rule.needles or lower is None:
         return [(0, n)]
+    present = [needle for needle in rule.needles if needle in lower]  # C speed
+    if not present:
+        return []
+    sample = min(n, SAMPLE_CHARS)  # density on a sample bounds the Python loop below
+    if sum(lower.count(needle, 0, sample) for needle in present) > DENSE_NEEDLE * sample:
+        return [(0, n)]
     spans = []
-    for needle in rule.needles:
+    for needle in present:
         i = lower.find(needle)
         while i != -1:
             spans.append((max(0, i - rule.back), min(n, i + len(needle) + rule.reach)))
             i = lower.find(needle, i + 1)
-    if not spans:
-        return []
+    merged = _merge(spans)
+    if sum(e - s for s, e in merged) > FULL_SCAN_FRACTION * n:
+        return [(0, n)]
+    return merged
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     spans.sort()
-    merged = [spans[0]]
-    for s, e in spans[1:]:
-        if s <= merged[-1][1]:
+    merged: list[tuple[int, int]] = []
+    for s, e in spans:
+        if merged and s <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], e))
         else:
             merged.append((s, e))
-    if sum(e - s for s, e in merged) > FULL_SCAN_FRACTION * n:
-        return [(0, n)]
     return merged
 
 

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from codelewm.secrets.carriers import Budget, Item, Unscannable, joined, json_decoded, walk_bytes
+from codelewm.secrets.carriers import Budget, Item, Unscannable, has_hiding_escape, joined, json_decoded, walk_bytes
 
 BATCH_ROWS = 4096
 _SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,39}")
@@ -170,7 +170,7 @@ def decoded_cells(texts: list[str], owners: list[int]) -> tuple[list[str], list[
     """JSON string literals with escapes inside each text, decoded, with the owner of each."""
     out, out_owners = [], []
     for t, o in zip(texts, owners):
-        if "\\" in t:
+        if has_hiding_escape(t):
             for d in json_decoded(t):
                 out.append(d)
                 out_owners.append(o)

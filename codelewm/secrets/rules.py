@@ -39,6 +39,8 @@ class Rule:
     # around needles; :mod:`codelewm.secrets.detect`), and most characters it starts before one.
     reach: int = 4096
     back: int = 512
+    # A cheap regex every match contains (instead of needles): the rule runs only around its matches.
+    gate: re.Pattern[str] | None = None
     # Canonical form of a value for its fingerprint, so one secret written two ways is one finding.
     normalize: Callable[[str], str] | None = None
 

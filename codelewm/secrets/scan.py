@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from codelewm.config import SecretScanConfig
+from codelewm.secrets.batch import Detector
 from codelewm.secrets.carriers import Budget, Segment, Unscannable, walk_bytes
 from codelewm.secrets.detect import find_secrets, rule_names
 from codelewm.secrets.rules import fingerprint
@@ -95,8 +96,9 @@ def _file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def scan_entry(path: Path, cfg: SecretScanConfig) -> tuple[list[Finding], str, int]:
-    """(findings, kind of entry, bytes read) for one entry."""
+def scan_entry(path: Path, cfg: SecretScanConfig, detector: Detector | None = None) -> tuple[list[Finding], str, int]:
+    """(findings, kind of entry, bytes read) for one entry; ``detector`` remembers texts across entries."""
+    detector = detector or Detector()
     shown, findings = display_name(path)
     st = os.lstat(path)
     if stat.S_ISLNK(st.st_mode):
@@ -121,11 +123,11 @@ def scan_entry(path: Path, cfg: SecretScanConfig) -> tuple[list[Finding], str, i
             problems.append(item)
             continue
         assert isinstance(item, Segment)
-        for m in find_secrets(item.text):
+        for part, m in detector.scan_parts(item.parts):
             if (m.rule, m.fingerprint) in seen:  # the same value again (e.g. raw and JSON-decoded)
                 continue
             seen.add((m.rule, m.fingerprint))
-            findings.append(Finding(shown, item.location(m.start).strip() or "content", m.rule, m.fingerprint))
+            findings.append(Finding(shown, item.location(part, m.start).strip() or "content", m.rule, m.fingerprint))
     if problems:
         reasons = sorted({p.reason for p in problems})
         where = problems[0].location.strip() or "content"
@@ -157,8 +159,9 @@ def scan(cfg: SecretScanConfig, scan_paths: list[Path]) -> dict[str, Any]:
     allowed: list[Finding] = []
     kinds: Counter[str] = Counter()
     n_bytes = 0
+    detector = Detector()
     for path in iter_entries(scan_paths):
-        found, kind, n = scan_entry(path, cfg)
+        found, kind, n = scan_entry(path, cfg, detector)
         kinds[kind] += 1
         n_bytes += n
         for f in found:
