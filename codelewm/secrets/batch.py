@@ -34,19 +34,48 @@ class Detector:
 
     def scan_parts(self, parts: list[str]) -> list[tuple[int, Match]]:
         """(part index, match with offsets within that part) for every match in every part."""
-        out: list[tuple[int, Match]] = []
+        found: set[tuple[int, Match]] = set()
         pieces: list[tuple[int, int, str]] = []  # (part index, offset in part, text to scan)
+        skipped: dict[int, tuple[list[str], list[bool]]] = {}  # long part -> (its lines, line skipped?)
         for i, t in enumerate(parts):
             hit = self._texts.get((len(t), hash(t))) if len(t) >= MIN_CACHED else None
             if hit is not None:
-                out.extend((i, m) for m in hit)
+                found.update((i, m) for m in hit)
             elif len(t) < LINE_DEDUP_CHARS:
                 pieces.append((i, 0, t))
             else:
-                regions = self._new_regions(t)
-                if not regions:
-                    self._texts[(len(t), hash(t))] = ()
-                pieces.extend((i, off, sub) for off, sub in regions)
+                lines = t.splitlines(keepends=True)
+                keys = list(map(hash, lines))
+                fresh = set(keys).difference(self._lines)
+                if self._flagged:
+                    fresh |= self._flagged.intersection(keys)
+                self._lines.update(keys)
+                new = [k in fresh for k in keys]
+                pieces.extend((i, off, sub) for off, sub in _regions(t, lines, new))
+                skipped[i] = (lines, [not n for n in new])
+        found.update(self._scan(parts, pieces))
+        # A line skipped because an earlier text of this call held it may turn out to be part of a finding
+        # there: scan those lines again where they were skipped (rare: only when something was found).
+        while True:
+            redo = []
+            for i, (lines, skip) in skipped.items():
+                again = [sk and hash(ln) in self._flagged for ln, sk in zip(lines, skip)]
+                if any(again):
+                    redo.extend((i, off, sub) for off, sub in _regions(parts[i], lines, again))
+                    skipped[i] = (lines, [sk and not a for sk, a in zip(skip, again)])
+            if not redo:
+                break
+            found.update(self._scan(parts, redo))
+        by_part: dict[int, list[Match]] = {}
+        for i, m in found:
+            by_part.setdefault(i, []).append(m)
+        for i, t in enumerate(parts):
+            if len(t) >= MIN_CACHED and (len(t) < LINE_DEDUP_CHARS or i not in by_part):
+                self._texts[(len(t), hash(t))] = tuple(sorted(by_part.get(i, []), key=lambda m: m.start))
+        return sorted(found, key=lambda im: (im[0], im[1].start, im[1].rule))
+
+    def _scan(self, parts: list[str], pieces: list[tuple[int, int, str]]) -> list[tuple[int, Match]]:
+        out: list[tuple[int, Match]] = []
         batch: list[tuple[int, int, str]] = []
         size = 0
         for piece in pieces:
@@ -59,52 +88,40 @@ class Detector:
             out.extend(self._scan_batch(parts, batch))
         return out
 
-    def _new_regions(self, text: str) -> list[tuple[int, str]]:
-        lines = text.splitlines(keepends=True)
-        keys = list(map(hash, lines))
-        fresh = set(keys).difference(self._lines)
-        if self._flagged:
-            fresh |= self._flagged.intersection(keys)
-        self._lines.update(keys)
-        if not fresh:
-            return []
-        new = [k in fresh for k in keys]
-        regions: list[tuple[int, int]] = []  # line ranges [a, b)
-        for j, is_new in enumerate(new):
-            if not is_new:
-                continue
-            a, b = max(0, j - CONTEXT), min(len(lines), j + CONTEXT + 1)
-            if regions and a <= regions[-1][1]:
-                regions[-1] = (regions[-1][0], max(regions[-1][1], b))
-            else:
-                regions.append((a, b))
-        if not regions:
-            return []
-        offsets = [0]
-        for ln in lines:
-            offsets.append(offsets[-1] + len(ln))
-        return [(offsets[a], text[offsets[a] : offsets[b]]) for a, b in regions]
-
     def _scan_batch(self, parts: list[str], batch: list[tuple[int, int, str]]) -> list[tuple[int, Match]]:
         starts, pos = [], 0
         for _i, _off, sub in batch:
             starts.append(pos)
             pos += len(sub) + len(SEP)
-        per: dict[int, list[Match]] = {k: [] for k in range(len(batch))}
+        out = []
         for m in find_secrets(SEP.join(sub for _i, _off, sub in batch)):
             k = bisect_right(starts, m.start) - 1
-            base = starts[k] - batch[k][1]  # match offsets relative to the whole part
-            per[k].append(Match(m.rule, m.start - base, m.end - base, m.fingerprint))
-        out = []
-        for k, (i, _off, _sub) in enumerate(batch):
+            i, off, _sub = batch[k]
+            base = starts[k] - off  # match offsets relative to the whole part
+            m = Match(m.rule, m.start - base, m.end - base, m.fingerprint)
+            out.append((i, m))
             t = parts[i]
-            if len(t) < LINE_DEDUP_CHARS:
-                if len(t) >= MIN_CACHED:
-                    self._texts[(len(t), hash(t))] = tuple(per[k])
-            else:  # (a long text is remembered whole only when clean: its matches may span regions)
-                for m in per[k]:  # lines of a finding stay "new": a copy elsewhere is reported again
-                    a = t.rfind("\n", 0, m.start) + 1
-                    b = t.find("\n", m.end)
-                    self._flagged.update(hash(ln) for ln in t[a : len(t) if b == -1 else b + 1].splitlines(True))
-            out.extend((i, m) for m in per[k])
+            if len(t) >= LINE_DEDUP_CHARS:  # lines of a finding stay "new": a copy elsewhere is reported again
+                a = t.rfind("\n", 0, m.start) + 1
+                b = t.find("\n", m.end)
+                self._flagged.update(map(hash, t[a : len(t) if b == -1 else b + 1].splitlines(True)))
         return out
+
+
+def _regions(text: str, lines: list[str], new: list[bool]) -> list[tuple[int, str]]:
+    """(offset, text) of each run of new lines, widened by CONTEXT lines on both sides."""
+    spans: list[tuple[int, int]] = []  # line ranges [a, b)
+    for j, is_new in enumerate(new):
+        if not is_new:
+            continue
+        a, b = max(0, j - CONTEXT), min(len(lines), j + CONTEXT + 1)
+        if spans and a <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], b))
+        else:
+            spans.append((a, b))
+    if not spans:
+        return []
+    offsets = [0]
+    for ln in lines:
+        offsets.append(offsets[-1] + len(ln))
+    return [(offsets[a], text[offsets[a] : offsets[b]]) for a, b in spans]

@@ -52,10 +52,11 @@ class Finding:
 
 def iter_entries(scan_paths: list[Path]) -> Iterator[Path]:
     """Every non-directory entry under the paths (links are entries, never followed); sorted."""
+    missing = [str(p) for p in scan_paths if not os.path.lexists(p)]
+    if missing:  # before reading anything: a missing output is a broken pipeline, not a clean scan
+        raise FileNotFoundError(f"secret-scan: path(s) to scan do not exist: {', '.join(missing)}")
     for p in scan_paths:
         p = Path(p)
-        if not os.path.lexists(p):
-            raise FileNotFoundError(f"secret-scan: path to scan does not exist: {p}")
         if p.is_dir() and not p.is_symlink():
             for root, dirs, files in os.walk(p):  # os.walk lists a symlink to a dir in dirs: scan it as an entry
                 dirs.sort()
