@@ -1,9 +1,8 @@
 """Carriers: turn the bytes of a file into the texts a secret could hide in, sniffing content, not names.
 
 ``walk_bytes`` recognises a format by its magic bytes (a ``.png`` holding text is read as text) and
-recurses into containers: gzip/bzip2/xz, zip and tar (member names and contents), PNG (tEXt/zTXt/iTXt
-chunks, unknown chunks and bytes after IEND), Parquet (:mod:`codelewm.secrets.parquet`), safetensors
-(the JSON header; byte tensors as printable strings; every data byte must belong to a tensor). Text is
+recurses into containers: gzip/bzip2/xz, zip and tar (member names and contents), PNG and safetensors
+(:mod:`codelewm.secrets.binary`), Parquet (:mod:`codelewm.secrets.parquet`). Text is
 decoded by BOM (UTF-8/16/32), as UTF-8, as BOM-less UTF-16, or as a legacy 8-bit encoding when it has
 no control bytes; JSON string literals with escapes are decoded too (``\\u0068f_...`` hides nothing).
 Anything else is :class:`Unscannable`: the scan fails rather than pass bytes nobody read. Reasons and
@@ -18,7 +17,6 @@ import io
 import json
 import lzma
 import re
-import struct
 import tarfile
 import zipfile
 import zlib
@@ -161,7 +159,7 @@ def printable_strings(data: bytes, where: str) -> Iterator[Item]:
 # containers
 
 
-def _decompress(kind: str, data: bytes, budget: Budget) -> bytes | None:
+def decompress(kind: str, data: bytes, budget: Budget) -> bytes | None:
     """Decompress at most what the budget allows; None when it would exceed it."""
     limit = max(0, budget.max_bytes - budget.used) + 1
     if kind == "gzip":
@@ -213,103 +211,6 @@ def _tar_items(data: bytes, where: str, budget: Budget, depth: int) -> Iterator[
                     yield from walk_bytes(f.read(), f"{where} member #{n}", budget, depth + 1)
 
 
-_PNG_IMAGE_CHUNKS = frozenset(
-    b"IHDR PLTE IDAT IEND tRNS cHRM gAMA sBIT sRGB bKGD hIST pHYs sPLT tIME acTL fcTL fdAT cICP mDCv cLLi".split()
-)
-
-
-def _png_items(data: bytes, where: str, budget: Budget, depth: int) -> Iterator[Item]:
-    pos = 8
-    n = 0
-    while pos < len(data):
-        if pos + 12 > len(data):
-            yield Unscannable(f"{where} byte {pos}", "truncated PNG chunk")
-            return
-        length, ctype = struct.unpack(">I4s", data[pos : pos + 8])
-        body = data[pos + 8 : pos + 8 + length]
-        crc = data[pos + 8 + length : pos + 12 + length]
-        if len(body) != length or len(crc) != 4 or zlib.crc32(ctype + body) != struct.unpack(">I", crc)[0]:
-            yield Unscannable(f"{where} chunk #{n}", "corrupt PNG chunk")
-            return
-        here = f"{where} chunk #{n}"
-        if ctype in (b"tEXt", b"zTXt", b"iTXt", b"iCCP"):
-            key, _, rest = body.partition(b"\0")
-            texts = [key.decode("latin-1")]
-            if ctype == b"tEXt":
-                texts.append(rest.decode("latin-1"))
-            elif ctype == b"iTXt" and len(rest) >= 2:
-                flag, lang_etc = rest[0], rest[2:]
-                lang, _, rest2 = lang_etc.partition(b"\0")
-                translated, _, txt = rest2.partition(b"\0")
-                if flag:
-                    txt = _decompress("zlib", txt, budget) or b""
-                texts += [lang.decode("latin-1"), translated.decode("utf-8", "replace"), txt.decode("utf-8", "replace")]
-            elif ctype == b"zTXt" and rest:
-                out = _decompress("zlib", rest[1:], budget)
-                if out is None:
-                    yield Unscannable(here, "decompressed size over the cap")
-                    return
-                texts.append(out.decode("latin-1"))
-            # iCCP: the profile name is text, the profile itself is an ICC colour table
-            for t in texts:
-                yield from text_items(t, f"{here} text")
-        elif ctype not in _PNG_IMAGE_CHUNKS:
-            yield from printable_strings(body, f"{here} (unknown chunk)")
-        pos += 12 + length
-        n += 1
-        if ctype == b"IEND":
-            break
-    if pos < len(data):  # bytes after IEND: whatever was appended must be scannable itself
-        yield from walk_bytes(data[pos:], f"{where} after IEND", budget, depth + 1)
-
-
-_ST_DTYPES = {"BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "I16", "U16", "F16", "BF16", "I32", "U32", "F32"}
-_ST_DTYPES |= {"F64", "I64", "U64", "F4", "F6_E2M3", "F6_E3M2", "E8M0", "F8_E8M0"}
-
-
-def is_safetensors(data: bytes) -> bool:
-    if len(data) < 10:
-        return False
-    (n,) = struct.unpack("<Q", data[:8])
-    return 2 <= n <= len(data) - 8 and data[8:9] == b"{"
-
-
-def _safetensors_items(data: bytes, where: str) -> Iterator[Item]:
-    (n,) = struct.unpack("<Q", data[:8])
-    try:
-        header_text = data[8 : 8 + n].decode("utf-8")
-        header = json.loads(header_text)
-    except ValueError:
-        yield Unscannable(f"{where} header", "safetensors header is not JSON")
-        return
-    yield from text_items(header_text, f"{where} header")
-    if not isinstance(header, dict):
-        yield Unscannable(f"{where} header", "safetensors header is not an object")
-        return
-    body = data[8 + n :]
-    spans = []
-    for k, (name, info) in enumerate(header.items()):
-        if name == "__metadata__":
-            continue
-        ok = isinstance(info, dict) and info.get("dtype") in _ST_DTYPES and isinstance(info.get("data_offsets"), list)
-        if not ok or len(info["data_offsets"]) != 2 or not all(isinstance(o, int) for o in info["data_offsets"]):
-            yield Unscannable(f"{where} tensor #{k}", "unknown safetensors dtype or offsets")
-            return
-        start, end = info["data_offsets"]
-        spans.append((start, end))
-        if info["dtype"] in ("U8", "I8"):  # bytes could be text; numbers of wider dtypes are not read
-            yield from printable_strings(body[start:end], f"{where} tensor #{k}")
-    spans.sort()
-    pos = 0
-    for start, end in spans:  # every data byte belongs to exactly one tensor: nothing hides between
-        if start != pos or end < start:
-            yield Unscannable(f"{where} data byte {pos}", "safetensors data has gaps or overlaps")
-            return
-        pos = end
-    if pos != len(body):
-        yield Unscannable(f"{where} data byte {pos}", "bytes after the last safetensors tensor")
-
-
 def walk_bytes(data: bytes, where: str, budget: Budget, depth: int = 0) -> Iterator[Item]:
     """Every text in ``data`` (a whole file or a member of one), sniffed by content."""
     if depth > MAX_DEPTH:
@@ -323,7 +224,7 @@ def walk_bytes(data: bytes, where: str, budget: Budget, depth: int = 0) -> Itera
             return
         for magic, kind in ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz")):
             if data.startswith(magic):
-                out = _decompress(kind, data, budget)
+                out = decompress(kind, data, budget)
                 if out is None:
                     yield Unscannable(where, "decompressed size over the cap")
                 else:
@@ -336,10 +237,14 @@ def walk_bytes(data: bytes, where: str, budget: Budget, depth: int = 0) -> Itera
             yield from _tar_items(data, where, budget, depth)
             return
         if data.startswith(b"\x89PNG\r\n\x1a\n"):
-            yield from _png_items(data, where, budget, depth)
+            from codelewm.secrets.binary import png_items
+
+            yield from png_items(data, where, budget, depth)
             return
+        from codelewm.secrets.binary import is_safetensors, safetensors_items
+
         if is_safetensors(data):
-            yield from _safetensors_items(data, where)
+            yield from safetensors_items(data, where)
             return
     except (OSError, EOFError, ValueError, zipfile.BadZipFile, tarfile.TarError, lzma.LZMAError, zlib.error) as e:
         yield Unscannable(where, f"corrupt container ({type(e).__name__})")

@@ -148,7 +148,7 @@ def _kind(data: bytes) -> str:
     ):
         if data.startswith(magic):
             return kind
-    from codelewm.secrets.carriers import is_safetensors
+    from codelewm.secrets.binary import is_safetensors
 
     return "safetensors" if is_safetensors(data) else "text"
 
