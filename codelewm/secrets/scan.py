@@ -168,6 +168,7 @@ def scan(cfg: SecretScanConfig, scan_paths: list[Path]) -> dict[str, Any]:
         for f in found:
             (allowed if f.fingerprint in allow else findings).append(f)
     return {
+        "scan_paths": [Path(p).as_posix() for p in scan_paths],
         "n_findings": len(findings),
         "n_unscannable": sum(f.rule == UNSCANNABLE for f in findings),
         "n_allowlisted": len(allowed),
