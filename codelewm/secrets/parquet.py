@@ -1,17 +1,19 @@
 """Parquet carrier: every name, every metadata entry and every text or byte value of any nested type.
 
 Read: the file's key-value metadata (keys and values; ``ARROW:schema`` is read decoded, as the Arrow
-schema), every field name at any depth, each field's metadata, ``created_by``, and the values of every
-column of every row group, flattened through struct, list (all list kinds), map (keys and values),
-dictionary, union, run-end and extension types down to string and binary leaves. A binary value goes
-through the carrier sniffer (a gzip or UTF-16 payload is decoded like a file). A type with neither
-text nor children (numbers, times, decimals, null) holds no text; any type this module does not know
-is unscannable. Locations name the row group, the top-level row and the column by its index path; the
-name is added only when it is a short identifier (a name is data too).
+schema, and as the printable strings of its bytes), every field name at any depth, each field's
+metadata, ``created_by``, and the values of every column of every row group, flattened through struct,
+list (all list kinds), map (keys and values), dictionary, union, run-end and extension types down to
+string and binary leaves. A binary value goes through the carrier sniffer (a gzip or UTF-16 payload is
+decoded like a file). A type with neither text nor children (numbers, times, decimals, null) holds no
+text; any type this module does not know is unscannable. Locations name the row group, the top-level
+row and the column by its index path; the name is added only when it is a short identifier (a name is
+data too).
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 
@@ -20,7 +22,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from codelewm.secrets.carriers import Budget, Item, Unscannable, has_hiding_escape, joined, json_decoded, walk_bytes
+from codelewm.secrets.carriers import (
+    Budget,
+    Item,
+    Unscannable,
+    has_hiding_escape,
+    joined,
+    json_decoded,
+    printable_strings,
+    walk_bytes,
+)
 
 BATCH_ROWS = 4096
 _SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,39}")
@@ -142,7 +153,13 @@ def parquet_items(data: bytes, where: str, budget: Budget, depth: int) -> Iterat
     except (pa.ArrowException, OSError, ValueError) as e:
         yield Unscannable(where, f"corrupt Parquet ({type(e).__name__})")
         return
-    yield from _kv(pf.metadata.metadata, f"{where} file metadata", skip=frozenset({b"ARROW:schema"}))
+    file_meta = pf.metadata.metadata or {}
+    yield from _kv(file_meta, f"{where} file metadata", skip=frozenset({b"ARROW:schema"}))
+    if b"ARROW:schema" in file_meta:  # also its raw strings, in case pyarrow did not use it
+        try:
+            yield from printable_strings(base64.b64decode(file_meta[b"ARROW:schema"]), f"{where} ARROW:schema")
+        except ValueError:
+            yield Unscannable(f"{where} ARROW:schema", "ARROW:schema is not base64")
     yield from _kv(schema.metadata, f"{where} schema metadata")
     fields = list(_field_names(schema))
     names = [f.name for _, f in fields] + [pf.metadata.created_by or ""]
