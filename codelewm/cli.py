@@ -2,8 +2,10 @@
 
 Exit codes (also in ``codelewm --help``):
   0  ok
+  1  verify: an artifact does not match its manifest, chain or dvc.lock
   2  usage or input error (bad option, unreadable file, malformed JSONL, unusable before-file/symbol)
-  3  model missing or unloadable (there is no fallback scorer: train first)
+  3  model missing or unloadable (there is no fallback scorer: train first), or its weights are
+     non-finite / of an unexpected dtype, or it produced a non-finite energy
   4  a candidate file or diff is invalid (the message names it; nothing is silently skipped)
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,11 +23,11 @@ import click
 
 from codelewm.config import DEVICES
 
-EXIT_OK, EXIT_USAGE, EXIT_MODEL, EXIT_CANDIDATE = 0, 2, 3, 4
+EXIT_OK, EXIT_VERIFY, EXIT_USAGE, EXIT_MODEL, EXIT_CANDIDATE = 0, 1, 2, 3, 4
 
 EXIT_HELP = (
-    "Exit codes: 0 ok; 2 usage/input error; 3 model missing or unloadable (no fallback scorer); "
-    "4 candidate file or diff invalid."
+    "Exit codes: 0 ok; 1 verify: mismatch; 2 usage/input error; 3 model missing or unloadable "
+    "(no fallback scorer; also NaN/inf or mistyped weights); 4 candidate file or diff invalid."
 )
 
 
@@ -60,9 +63,26 @@ def _read(path: Path) -> str:
     return Path(path).read_text(encoding="utf-8")
 
 
+def _check_finite(data: Any) -> None:
+    """A NaN/inf energy means the model is unusable, and NaN is not JSON: fail (exit 3), never print it."""
+    from codelewm.model.infer import ModelLoadError
+
+    if isinstance(data, float) and not math.isfinite(data):
+        raise ModelLoadError(
+            "the model produced a non-finite energy (not a number or infinite): its weights are unusable"
+        )
+    if isinstance(data, dict):
+        for v in data.values():
+            _check_finite(v)
+    elif isinstance(data, (list, tuple)):
+        for v in data:
+            _check_finite(v)
+
+
 def _emit(data: Any, as_json: bool, lines: list[str]) -> None:
+    _check_finite(data)
     if as_json:
-        click.echo(json.dumps(data, indent=2))
+        click.echo(json.dumps(data, indent=2, allow_nan=False))
     else:
         for ln in lines:
             click.echo(ln)
@@ -243,15 +263,13 @@ def _rerank_jsonl(model_dir: Path, problems_path: Path, out_path: Path | None, d
             ranked = scorer.rerank(p["before"], p["instruction"], cands, diffs=diffs, symbol=symbol)
         except CandidateError as e:
             raise CandidateError(f"{e.name} of problem {pid}", e.reason) from e
-        out_lines.append(
-            json.dumps(
-                {
-                    "id": pid,
-                    "ranking": ranked,
-                    "energies": [r["energy"] for r in sorted(ranked, key=lambda r: r["index"])],
-                }
-            )
-        )
+        record = {
+            "id": pid,
+            "ranking": ranked,
+            "energies": [r["energy"] for r in sorted(ranked, key=lambda r: r["index"])],
+        }
+        _check_finite(record)
+        out_lines.append(json.dumps(record, allow_nan=False))
     text = "\n".join(out_lines) + ("\n" if out_lines else "")
     if out_path is not None:
         out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -310,6 +328,57 @@ def index_query(
         as_json,
         [f"{h['rank']}\t{h['energy']:.6g}\t{h['id']}\t{h['split']}" for h in hits],
     )
+
+
+@main.command("verify", epilog=EXIT_HELP)
+@click.argument("dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory the manifests' parent paths are relative to (default: the repo holding dvc.yaml).",
+)
+@click.option(
+    "--lock",
+    "lock_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="dvc.lock to anchor the outputs to (default: the root's dvc.lock when there is one).",
+)
+@click.option("--no-lock", is_flag=True, help="Check manifests and their chain only.")
+@json_opt
+def verify_cmd(dirs: tuple[Path, ...], root: Path | None, lock_path: Path | None, no_lock: bool, as_json: bool) -> None:
+    """Verify downloaded artifacts: every manifest under DIRS (missing, changed, extra files), the chain of
+    parent manifests up to their params hashes, and the outputs dvc.lock records."""
+    from codelewm.verify import VerifyUsageError, verify
+
+    if no_lock and lock_path is not None:
+        raise click.UsageError("--lock and --no-lock exclude each other")
+    try:
+        result = verify(list(dirs), root=root, lock=lock_path, use_lock=not no_lock)
+    except VerifyUsageError as e:
+        _fail(EXIT_USAGE, str(e))
+        return
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        lock = f"{result.lock} (sha256 {result.lock_sha256})" if result.lock else "none (manifests and chain only)"
+        click.echo(f"root: {result.root}\ndvc.lock: {lock}")
+        bad = {p.where for p in result.problems}
+        for m in result.manifests + result.chain:
+            kind = "manifest" if m in result.manifests else "parent"
+            anchor = " [dvc.lock]" if m in result.anchored else ""
+            click.echo(f"{'FAIL' if m in bad else 'ok'}\t{kind}\t{m}{anchor}")
+        for p in result.problems:
+            click.echo(f"  {p.kind}: {p.path} ({p.where}){': ' + p.detail if p.detail else ''}")
+        for m in result.unanchored:
+            click.echo(f"warning: {m} is recorded by no checked child and no dvc.lock: consistent, not authenticated")
+        n = len(result.problems)
+        click.echo(
+            f"{'verified' if result.ok else 'FAILED'}: {len(result.manifests)} manifest(s), "
+            f"{len(result.chain)} parent(s), {n} problem(s)"
+        )
+    sys.exit(EXIT_OK if result.ok else EXIT_VERIFY)
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ def profile_pipeline(root: dict[str, Any], name: str, params_file: str) -> dict[
         new: dict[str, Any] = {"wdir": "../.."}
         for key, val in st.items():
             if key == "cmd":
-                cmd = _move(val, name)
+                cmd = re.sub(r"(?<=\s)dvc\.yaml(?=\s|$)", f"profiles/{name}/dvc.yaml", _move(val, name))
                 new["cmd"] = re.sub(r"^(python -m pipeline\.\w+)", rf"\1 --params {params_file}", cmd)
             elif key == "params":
                 new["params"] = [{params_file: list(val)}]

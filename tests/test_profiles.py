@@ -34,6 +34,7 @@ def test_profile_moves_every_artifact_and_keeps_code_deps(name: str) -> None:
             assert not p.startswith(tuple(f"{r}/" for r in ARTIFACT_ROOTS)) and p not in ARTIFACT_ROOTS, (sname, p)
         for word in st["cmd"].split():
             assert not word.startswith(tuple(f"{r}/" for r in ARTIFACT_ROOTS)), (sname, word)
+            assert word != "dvc.yaml", (sname, "a profile's stages refer to its own pipeline file")
     load_params(REPO / "profiles" / name / "params.yaml")  # typed, every key known
 
 

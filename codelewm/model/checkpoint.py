@@ -173,8 +173,20 @@ def load_checkpoint(model_dir: Path, device: str = "cpu") -> tuple[JEPA, dict[st
         weights = load_file(str(wpath), device="cpu")
     except (SafetensorError, KeyError, TypeError, ValueError, OSError) as e:
         raise ModelLoadError(f"{model_dir}: corrupt checkpoint ({type(e).__name__}: {e})") from e
+    check_weights(weights, model.state_dict(), model_dir)
     try:
         model.load_state_dict(weights, strict=True)
     except RuntimeError as e:
         raise ModelLoadError(f"{model_dir}: weights do not match config.json ({e})") from e
     return model.to(device).eval(), cfg
+
+
+def check_weights(weights: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], where: Path) -> None:
+    """Refuse weights a scorer must not run on: a dtype other than the model's own (load_state_dict would
+    silently cast int32 or float64 tensors) and NaN/inf values (every energy would be NaN)."""
+    for name, t in weights.items():
+        want = expected.get(name)
+        if want is not None and t.dtype != want.dtype:
+            raise ModelLoadError(f"{where}: tensor {name!r} has dtype {t.dtype}, the model expects {want.dtype}")
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise ModelLoadError(f"{where}: tensor {name!r} holds NaN or infinite values")

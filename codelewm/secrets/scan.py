@@ -1,180 +1,191 @@
-"""Secret scan over publishable artifacts: text, Parquet, safetensors headers and other binaries.
+"""Secret scan over publishable artifacts: every file, every carrier in it, every name; fail closed.
 
-Every file under the scan paths is read by type, streaming so size does not matter:
-- Parquet: every string/binary (and list-of-string) column of every row group, plus the file's
-  key-value metadata;
-- safetensors: the JSON header only (tensor names + ``__metadata__``); tensor bytes are numbers;
-- images (png/jpg/gif): skipped by type and listed as skipped;
-- anything else: text when it decodes as such, else its printable-ASCII runs (like ``strings``).
-A file that claims a format but cannot be parsed is a finding (``unscannable-file``): the scan must
-not silently pass what it could not read. Findings carry file, location, rule and a sha256-prefix
-fingerprint — never the value — and fingerprints listed in ``cfg.allowlist`` are reported apart.
+Each path to scan (file or directory, walked without following links) yields entries. An entry that
+is not a regular file (a symlink, FIFO, device), is larger than ``cfg.max_file_bytes``, or holds
+anything the carriers cannot read (unknown binary, corrupt archive, encrypted member, ...) is an
+``unscannable-file`` finding whose fingerprint is the file's sha256: it fails the scan unless that
+sha256 is in ``cfg.allowlist`` (reviewed by a person). Every other file is read whole (the cap bounds
+memory), walked by :func:`codelewm.secrets.carriers.walk_bytes`, and its path is scanned as text too.
+A finding carries file, location, rule and a sha256-prefix fingerprint of the value, never the value;
+a path component that holds a secret is shown redacted, and locations are built from numbers and
+short identifier-like names only. Value fingerprints in ``cfg.allowlist`` are reported apart.
 """
 
 from __future__ import annotations
 
-import json
-import struct
+import hashlib
+import os
+import stat
 import sys
+import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from codelewm.config import SecretScanConfig
-from codelewm.secrets.rules import RULES, Match, find_secrets, fingerprint
-from codelewm.stageio import Stage, is_timings_file, sha256_file
+from codelewm.secrets.batch import Detector
+from codelewm.secrets.carriers import Budget, Segment, Unscannable, walk_bytes
+from codelewm.secrets.detect import find_secrets, rule_names
+from codelewm.secrets.rules import fingerprint
+from codelewm.stageio import Stage, is_timings_file
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".ico"})
-CHUNK_CHARS = 1 << 20
-OVERLAP = 8192  # longer than any secret a rule matches, so no match is cut at a chunk boundary
-MAX_HEADER_BYTES = 100 << 20  # safetensors caps its JSON header at 100 MB
-_PRINTABLE = bytes(c if 32 <= c < 127 or c in (9, 10, 13) else 10 for c in range(256))
-
-
-def scan_stream(chunks: Iterable[str]) -> Iterator[tuple[int, Match]]:
-    """Matches over a text given in chunks, with 1-based line numbers; windows overlap by OVERLAP."""
-    carry, line = "", 1
-    pending = iter(chunks)
-    chunk = next(pending, None)
-    while chunk is not None:
-        nxt = next(pending, None)
-        window = carry + chunk
-        final = nxt is None
-        cutoff = len(window) if final else max(0, len(window) - OVERLAP)
-        for m in find_secrets(window):
-            if m.start < cutoff:  # later starts are seen again, whole, in the next window
-                yield line + window.count("\n", 0, m.start), m
-        line += window.count("\n", 0, cutoff)
-        carry, chunk = window[cutoff:], nxt
+UNSCANNABLE = "unscannable-file"
+EXPANSION = 4  # a file may decompress to at most this many times max_file_bytes in all
 
 
-def _text_chunks(path: Path) -> Iterator[str]:
-    with open(path, encoding="utf-8", errors="replace", newline="") as f:
-        while chunk := f.read(CHUNK_CHARS):
-            yield chunk
+@dataclass(frozen=True)
+class Finding:
+    file: str  # as given, with any component that holds a secret redacted
+    location: str
+    rule: str
+    fingerprint: str  # sha256 prefix of the value; for unscannable files the file's full sha256
+    reason: str = ""  # unscannable files only
+
+    def as_dict(self) -> dict[str, str]:
+        d = asdict(self)
+        if not self.reason:
+            del d["reason"]
+        return d
 
 
-def _binary_string_chunks(path: Path, limit: int) -> Iterator[str]:
-    """Printable runs of a binary file (non-printables become newlines), up to ``limit`` bytes."""
-    read = 0
-    with open(path, "rb") as f:
-        while read < limit and (block := f.read(min(CHUNK_CHARS, limit - read))):
-            read += len(block)
-            yield block.translate(_PRINTABLE).decode("ascii")
-
-
-def _looks_binary(path: Path) -> bool:
-    with open(path, "rb") as f:
-        head = f.read(8192)
-    if b"\x00" in head:
-        return True
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as e:
-        return e.start < len(head) - 4  # a multi-byte char cut at the boundary is still text
-    return False
-
-
-def _is_texty(t: pa.DataType) -> bool:
-    if pa.types.is_dictionary(t):
-        return _is_texty(t.value_type)
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
-        return _is_texty(t.value_type)
-    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t)
-
-
-def _cell_texts(value: Any) -> Iterator[str]:
-    if value is None:
-        return
-    if isinstance(value, (bytes, bytearray)):
-        yield bytes(value).decode("utf-8", errors="replace")
-    elif isinstance(value, str):
-        yield value
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _cell_texts(v)
-
-
-def scan_parquet(path: Path) -> Iterator[tuple[str, Match]]:
-    """Stream every text-like column of every row group; locations name row group, row and column."""
-    pf = pq.ParquetFile(path)
-    meta = pf.schema_arrow.metadata or {}
-    for k, v in meta.items():
-        for line, m in scan_stream([k.decode("utf-8", "replace") + "\n" + v.decode("utf-8", "replace")]):
-            yield f"parquet metadata key {k.decode('utf-8', 'replace')[:60]!r} line {line}", m
-    cols = [f.name for f in pf.schema_arrow if _is_texty(f.type)]
-    if not cols:
-        return
-    for rg in range(pf.num_row_groups):
-        row = 0
-        for batch in pf.iter_batches(batch_size=512, row_groups=[rg], columns=cols):
-            data = batch.to_pydict()
-            for col in cols:
-                for i, value in enumerate(data[col]):
-                    for text in _cell_texts(value):
-                        for line, m in scan_stream([text]):
-                            yield f"row_group {rg} row {row + i} column {col} line {line}", m
-            row += batch.num_rows
-
-
-def scan_safetensors(path: Path) -> Iterator[tuple[str, Match]]:
-    """Scan only the JSON header (tensor names, dtypes, shapes, ``__metadata__`` strings)."""
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        head = f.read(8)
-        if len(head) != 8:
-            raise ValueError("shorter than the 8-byte header length")
-        (n,) = struct.unpack("<Q", head)
-        if n > MAX_HEADER_BYTES or n > size - 8:
-            raise ValueError(f"header length {n} exceeds file size {size}")
-        header = f.read(n).decode("utf-8")
-    json.loads(header)  # a header that is not JSON means the file is not what it claims
-    for line, m in scan_stream([header]):
-        yield f"safetensors header line {line}", m
-
-
-def iter_files(scan_paths: list[Path]) -> Iterator[Path]:
-    """Files under ``scan_paths``; stage timings files are skipped: DVC and git ignore them, so they are
-    never published (and hold only numbers)."""
+def iter_entries(scan_paths: list[Path]) -> Iterator[Path]:
+    """Every non-directory entry under the paths (links are entries, never followed); sorted."""
+    missing = [str(p) for p in scan_paths if not os.path.lexists(p)]
+    if missing:  # before reading anything: a missing output is a broken pipeline, not a clean scan
+        raise FileNotFoundError(f"secret-scan: path(s) to scan do not exist: {', '.join(missing)}")
     for p in scan_paths:
         p = Path(p)
-        if p.is_file():
-            yield p
-        elif p.is_dir():
-            files = (f for f in p.rglob("*") if f.is_file() and not f.is_symlink() and not is_timings_file(f))
-            yield from sorted(files)
+        if p.is_dir() and not p.is_symlink():
+            for root, dirs, files in os.walk(p):  # os.walk lists a symlink to a dir in dirs: scan it as an entry
+                dirs.sort()
+                for d in dirs:
+                    if os.path.islink(os.path.join(root, d)):
+                        yield Path(root, d)
+                for f in sorted(files):
+                    if not is_timings_file(Path(f)):  # untracked run timings: never published
+                        yield Path(root, f)
         else:
-            raise FileNotFoundError(f"secret-scan: path to scan does not exist: {p}")
+            yield p
 
 
-def scan_file(path: Path, cfg: SecretScanConfig) -> tuple[list[tuple[str, Match]], str]:
-    """(matches with locations, how the file was read: text|parquet|safetensors|binary|skipped:...)."""
-    suffix = path.suffix.lower()
-    if suffix in IMAGE_SUFFIXES:
-        return [], f"skipped:image{suffix}"
+def display_name(path: Path) -> tuple[str, list[Finding]]:
+    """(the path with every component that holds a secret replaced by its fingerprint, name findings)."""
+    text = path.as_posix()
+    matches = find_secrets(text)
+    if not matches:
+        return text, []
+    parts, out, pos = text.split("/"), [], 0
+    for part in parts:
+        end = pos + len(part)
+        hit = any(m.start < end and m.end > pos for m in matches)
+        out.append(f"<name redacted {fingerprint(part)}>" if hit else part)
+        pos = end + 1
+    shown = "/".join(out)
+    return shown, [Finding(shown, "file name", m.rule, m.fingerprint) for m in matches]
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def scan_entry(path: Path, cfg: SecretScanConfig, detector: Detector | None = None) -> tuple[list[Finding], str, int]:
+    """(findings, kind of entry, bytes read) for one entry; ``detector`` remembers texts across entries."""
+    detector = detector or Detector()
+    shown, findings = display_name(path)
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        target = os.fsencode(os.readlink(path))
+        fp = _sha256(b"symlink:" + target)
+        return findings + [Finding(shown, "entry", UNSCANNABLE, fp, "symlink (not followed)")], "symlink", 0
+    if not stat.S_ISREG(st.st_mode):
+        fp = _sha256(b"special:" + os.fsencode(path))
+        return findings + [Finding(shown, "entry", UNSCANNABLE, fp, "not a regular file")], "special", 0
+    if st.st_size > cfg.max_file_bytes:
+        reason = f"larger than secret_scan.max_file_bytes ({st.st_size} > {cfg.max_file_bytes})"
+        return findings + [Finding(shown, "entry", UNSCANNABLE, _file_sha256(path), reason)], "too-large", 0
     try:
-        if suffix == ".parquet":
-            return list(scan_parquet(path)), "parquet"
-        if suffix == ".safetensors":
-            return list(scan_safetensors(path)), "safetensors"
-    except (OSError, ValueError, pa.ArrowException) as e:
-        # Unreadable = unscanned: fail loudly rather than pass a file nobody looked at.
-        fp = fingerprint(sha256_file(path))
-        return [(f"unreadable {suffix[1:]}: {type(e).__name__}", Match("unscannable-file", 0, fp))], "unscannable"
-    if _looks_binary(path):
-        chunks = _binary_string_chunks(path, cfg.max_file_bytes)
-        matches = [(f"binary strings line {ln}", m) for ln, m in scan_stream(chunks)]
-        return matches, "binary" if path.stat().st_size <= cfg.max_file_bytes else "binary:truncated"
-    return [(f"line {ln}", m) for ln, m in scan_stream(_text_chunks(path))], "text"
+        data = path.read_bytes()
+    except OSError as e:
+        return findings + [Finding(shown, "entry", UNSCANNABLE, "", f"unreadable ({type(e).__name__})")], "error", 0
+    budget = Budget(max_bytes=EXPANSION * cfg.max_file_bytes)
+    problems: list[Unscannable] = []
+    seen: set[tuple[str, str]] = set()
+    for item in walk_bytes(data, "", budget):
+        if isinstance(item, Unscannable):
+            problems.append(item)
+            continue
+        assert isinstance(item, Segment)
+        for part, m in detector.scan_parts(item.parts):
+            if (m.rule, m.fingerprint) in seen:  # the same value again (e.g. raw and JSON-decoded)
+                continue
+            seen.add((m.rule, m.fingerprint))
+            findings.append(Finding(shown, item.location(part, m.start).strip() or "content", m.rule, m.fingerprint))
+    if problems:
+        reasons = sorted({p.reason for p in problems})
+        where = problems[0].location.strip() or "content"
+        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        findings.append(Finding(shown, where + more, UNSCANNABLE, _sha256(data), "; ".join(reasons)))
+    return findings, _kind(data), len(data)
+
+
+def _kind(data: bytes) -> str:
+    for magic, kind in (
+        (b"PAR1", "parquet"),
+        (b"\x89PNG", "png"),
+        (b"\x1f\x8b", "gzip"),
+        (b"PK\x03\x04", "zip"),
+        (b"BZh", "bzip2"),
+        (b"\xfd7zXZ", "xz"),
+    ):
+        if data.startswith(magic):
+            return kind
+    from codelewm.secrets.binary import is_safetensors
+
+    return "safetensors" if is_safetensors(data) else "text"
+
+
+def scan(cfg: SecretScanConfig, scan_paths: list[Path]) -> dict[str, Any]:
+    """Scan every entry under ``scan_paths``; the redacted report (findings, allowlisted, counts)."""
+    allow = set(cfg.allowlist)
+    findings: list[Finding] = []
+    allowed: list[Finding] = []
+    kinds: Counter[str] = Counter()
+    n_bytes = 0
+    detector = Detector()
+    for path in iter_entries(scan_paths):
+        found, kind, n = scan_entry(path, cfg, detector)
+        kinds[kind] += 1
+        n_bytes += n
+        for f in found:
+            (allowed if f.fingerprint in allow else findings).append(f)
+    return {
+        "scan_paths": [Path(p).as_posix() for p in scan_paths],
+        "n_findings": len(findings),
+        "n_unscannable": sum(f.rule == UNSCANNABLE for f in findings),
+        "n_allowlisted": len(allowed),
+        "files_scanned": sum(kinds.values()),
+        "bytes_scanned": n_bytes,
+        "files_by_kind": dict(sorted(kinds.items())),
+        "by_rule": dict(sorted(Counter(f.rule for f in findings).items())),
+        "findings": [f.as_dict() for f in findings],
+        "allowlisted": [f.as_dict() for f in allowed],
+        "rules": rule_names() + [UNSCANNABLE],
+    }
 
 
 def run_secret_scan(cfg: SecretScanConfig, scan_paths: list[Path], out_path: Path) -> int:
-    """Scan every file under ``scan_paths``; write the redacted findings JSON (the stage's metrics, with
-    ``<name>.manifest.json`` beside it); return #findings."""
+    """Scan, write the redacted findings JSON (the stage's metrics, ``<name>.manifest.json`` beside it),
+    print one redacted line per finding; return #findings."""
     out_path = Path(out_path)
     with Stage(
         "secret-scan",
@@ -186,39 +197,20 @@ def run_secret_scan(cfg: SecretScanConfig, scan_paths: list[Path], out_path: Pat
         timings=f"{out_path.stem}.timings.json",
         funnel=False,
     ) as st:
-        st.metrics.update(_scan(cfg, scan_paths))
-    return int(st.result["n_findings"])
-
-
-def _scan(cfg: SecretScanConfig, scan_paths: list[Path]) -> dict[str, Any]:
-    allow = set(cfg.allowlist)
-    findings: list[dict[str, str]] = []
-    allowed: list[dict[str, str]] = []
-    skipped: list[dict[str, str]] = []
-    read_as: Counter[str] = Counter()
-    seen: set[tuple[str, str, str, str]] = set()
-    for path in iter_files(scan_paths):
-        matches, how = scan_file(path, cfg)
-        read_as[how.split(":")[0]] += 1
-        if how.startswith("skipped") or how.endswith("truncated"):
-            skipped.append({"file": path.as_posix(), "reason": how})
-        for location, m in matches:
-            key = (path.as_posix(), location, m.rule, m.fingerprint)
-            if key in seen:
-                continue
-            seen.add(key)
-            rec = {"file": key[0], "location": location, "rule": m.rule, "fingerprint": m.fingerprint}
-            (allowed if m.fingerprint in allow else findings).append(rec)
-    for f in findings:  # the fingerprint identifies the finding for review/allowlisting; no value
-        print(f"secret-scan: {f['file']} [{f['location']}] {f['rule']} fingerprint={f['fingerprint']}", file=sys.stderr)
-    return {
-        "n_findings": len(findings),
-        "n_allowlisted": len(allowed),
-        "files_scanned": sum(read_as.values()),
-        "files_by_type": dict(sorted(read_as.items())),
-        "by_rule": dict(sorted(Counter(f["rule"] for f in findings).items())),
-        "findings": findings,
-        "allowlisted": allowed,
-        "skipped": skipped,
-        "rules": [r.name for r in RULES] + ["unscannable-file"],
-    }
+        t0 = time.perf_counter()
+        report = scan(cfg, scan_paths)
+        for f in report["findings"]:  # the fingerprint identifies the finding for review/allowlisting; no value
+            why = f" ({f['reason']})" if "reason" in f else ""
+            print(
+                f"secret-scan: {f['file']} [{f['location']}] {f['rule']}{why} fingerprint={f['fingerprint']}",
+                file=sys.stderr,
+            )
+        st.metrics.update(report)
+        secs = time.perf_counter() - t0
+        st.timings["bytes_per_s"] = round(report["bytes_scanned"] / secs) if secs > 0 else None
+    print(
+        f"secret-scan: {report['files_scanned']} files, {report['bytes_scanned']:,} bytes in {secs:.1f}s; "
+        f"{report['n_findings']} finding(s), {report['n_allowlisted']} allowlisted",
+        file=sys.stderr,
+    )
+    return int(report["n_findings"])

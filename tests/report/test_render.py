@@ -47,7 +47,9 @@ def test_full_report(report_inputs: dict[str, Any]) -> None:
     assert "op_accuracy.model" in md and "effective_rank_ratio" in md
     assert json.loads((out / "report.json").read_text())["accounting"]["holds"] is True
     assert verify_manifest(out / "manifest.json") == []
-    assert len(json.loads((out / "manifest.json").read_text())["parents"]) == 8  # the six funnel stages, downstream and train
+    assert (
+        len(json.loads((out / "manifest.json").read_text())["parents"]) == 8
+    )  # the six funnel stages, downstream and train
 
 
 def test_missing_eval_marks_claims_not_measured(tmp_path: Path) -> None:
